@@ -1,0 +1,37 @@
+// Bundles the extension (vscode external) and the CLI. fs-ext is a native addon: it stays external
+// and ships inside the VSIX as node_modules/fs-ext with its compiled binary.
+// Usage: node esbuild.config.mjs [--production] [--watch]
+import * as esbuild from 'esbuild';
+import { readFileSync } from 'node:fs';
+
+const production = process.argv.includes('--production');
+const watch = process.argv.includes('--watch');
+const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node18',
+  format: 'cjs',
+  sourcemap: !production,
+  minify: production,
+  sourcesContent: false,
+  external: ['vscode', 'fs-ext'],
+  define: { __VERSION__: JSON.stringify(pkg.version) },
+  logLevel: 'warning',
+};
+
+const builds = [
+  { ...common, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js' },
+  { ...common, entryPoints: ['src/cli.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
+];
+
+if (watch) {
+  for (const b of builds) {
+    const ctx = await esbuild.context(b);
+    await ctx.watch();
+  }
+  console.log('[esbuild] watching');
+} else {
+  await Promise.all(builds.map((b) => esbuild.build(b)));
+}

@@ -1,0 +1,74 @@
+/**
+ * Normalizes one incoming event (CLI stdin line, HTTP body, API call) into {type, data}.
+ * Two shapes are accepted:
+ *  - envelope-lite: {"type": "editor.save", "data": {...}}
+ *  - the seed's payload: {"event_type": "...", "extension": "...", "is_local": true, "success": true, ...}
+ * Pure: no vscode, no I/O.
+ */
+import { TYPE_RE } from '../sink/envelope';
+
+export interface NormalizedEvent {
+  type: string;
+  data: Record<string, unknown>;
+}
+
+export class InputError extends Error {
+  readonly code = 'ERR_INVALID_EVENT';
+}
+
+const AI_KINDS = ['partially_accepted', 'accepted', 'rejected', 'shown', 'error'] as const;
+
+export function parseInputLine(text: string): NormalizedEvent {
+  let obj: unknown;
+  try {
+    obj = JSON.parse(text);
+  } catch (err) {
+    throw new InputError(`not JSON (${(err as Error).message})`);
+  }
+  return normalizeInput(obj);
+}
+
+export function normalizeInput(obj: unknown): NormalizedEvent {
+  if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) throw new InputError('expected a JSON object');
+  const o = obj as Record<string, unknown>;
+  if ('type' in o) {
+    if (typeof o.type !== 'string' || !TYPE_RE.test(o.type) || o.type.length > 128) {
+      throw new InputError(`field "type": expected a dotted lowercase name like "editor.save", got ${JSON.stringify(o.type)}`);
+    }
+    const data = o.data ?? {};
+    if (data === null || typeof data !== 'object' || Array.isArray(data)) throw new InputError('field "data": expected an object');
+    const extra = Object.keys(o).filter((k) => k !== 'type' && k !== 'data');
+    if (extra.length) throw new InputError(`unknown field "${extra[0]}" (expected only "type" and "data")`);
+    return { type: o.type, data: data as Record<string, unknown> };
+  }
+  if ('event_type' in o) return fromSeedPayload(o);
+  throw new InputError('missing field "type" (or "event_type" for seed-style payloads)');
+}
+
+/**
+ * Seed payloads keep every field they carried; AI completion event types map onto
+ * ai.completion.<kind> with the OpenTelemetry GenAI names the extension API uses.
+ */
+export function fromSeedPayload(o: Record<string, unknown>): NormalizedEvent {
+  const et = o.event_type;
+  if (typeof et !== 'string' || et.trim() === '') throw new InputError('field "event_type": expected a non-empty string');
+  for (const f of ['is_local', 'success'] as const) {
+    if (f in o && typeof o[f] !== 'boolean') throw new InputError(`field "${f}": expected true or false`);
+  }
+  if ('extension' in o && typeof o.extension !== 'string') throw new InputError('field "extension": expected a string');
+  const data: Record<string, unknown> = { ...o };
+  const norm = et.trim().toLowerCase().replace(/[^a-z0-9_.]+/g, '_').replace(/^[._]+|[._]+$/g, '').replace(/\.{2,}/g, '.') || 'event';
+  const kind = AI_KINDS.find((k) => new RegExp(`(^|[._])(completion|suggestion|inline)[._]?${k}$`).test(norm) || norm === k);
+  let type = `seed.${norm}`;
+  if (kind) {
+    type = `ai.completion.${kind}`;
+    data.kind = kind;
+    data.detection = 'reported';
+    if (typeof o.model === 'string') data['gen_ai.request.model'] = o.model;
+    if (typeof o.provider === 'string') data['gen_ai.provider.name'] = o.provider;
+    if (typeof o.input_tokens === 'number') data['gen_ai.usage.input_tokens'] = o.input_tokens;
+    if (typeof o.output_tokens === 'number') data['gen_ai.usage.output_tokens'] = o.output_tokens;
+  }
+  if (!TYPE_RE.test(type)) type = 'seed.event';
+  return { type, data };
+}

@@ -1,0 +1,763 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { SinkError, errnoCode, describe } from './errors';
+import { buildLine, checkSource, checkType, isoNow, newSessionId, serializeData } from './envelope';
+import { chooseBackend, LockBackend, LockMode, sleepSync } from './locks';
+import { Histogram } from './histogram';
+import { applyRetention, RetentionPolicy, rotatedName } from './rotation';
+import { defaultEventsFile, ensureDir } from './paths';
+
+export type FsyncPolicy = 'never' | 'batch' | 'always';
+export type LogLevel = 'info' | 'warn' | 'error';
+
+export interface RotationOptions extends RetentionPolicy {
+  /** Rotate before a batch would take the live file past this size (0 = never rotate). */
+  maxBytes: number;
+}
+
+export interface SinkOptions {
+  file?: string;
+  /** Default `source` of events recorded without one. */
+  source?: string;
+  sid?: string;
+  lock?: LockMode;
+  lockTimeoutMs?: number;
+  staleLockMs?: number;
+  fsync?: FsyncPolicy;
+  flushIntervalMs?: number;
+  /** Queue this many bytes and a flush starts at once instead of waiting for the interval. */
+  flushAtBytes?: number;
+  maxBatchBytes?: number;
+  maxQueueEvents?: number;
+  maxQueueBytes?: number;
+  maxEventBytes?: number;
+  rotation?: Partial<RotationOptions>;
+  log?: (level: LogLevel, message: string) => void;
+  /** Test hook: replaces fs.writeSync for the data file (fault injection). */
+  writeImpl?: (fd: number, buf: Buffer, offset: number, length: number) => number;
+  /** Test hook: replaces fs.fsyncSync for the data file. */
+  fsyncImpl?: (fd: number) => void;
+}
+
+export interface FlushResult {
+  written: number;
+  batches: number;
+  /** Events still queued when this flush ended. */
+  pending: number;
+  error?: SinkError;
+}
+
+export interface SinkStats {
+  file: string;
+  sid: string;
+  backend: string;
+  backendReason: string;
+  accepted: number;
+  written: number;
+  bytes: number;
+  batches: number;
+  queued: { events: number; bytes: number };
+  lockWait: ReturnType<Histogram['summary']>;
+  contention: number;
+  lockTimeouts: number;
+  tornTailsFenced: number;
+  reopens: number;
+  rotations: number;
+  dropped: { total: number; byReason: Record<string, number> };
+  errors: { total: number; byCode: Record<string, number>; last?: { code: string; sysCode?: string; message: string; at: string } };
+  fsyncFailures: number;
+  unsyncedEvents: number;
+  writeRollbacks: number;
+  staleLocksBroken: number;
+  lockCompromised: number;
+}
+
+interface DropRange {
+  from: number;
+  to: number;
+  count: number;
+  reasons: Record<string, number>;
+  firstTs: string;
+  lastTs: string;
+}
+
+const DEFAULTS = {
+  lockTimeoutMs: 5_000,
+  staleLockMs: 10_000,
+  flushIntervalMs: 1_000,
+  flushAtBytes: 256 * 1024,
+  maxBatchBytes: 1024 * 1024,
+  maxHoldBytes: 4 * 1024 * 1024,
+  maxQueueEvents: 50_000,
+  maxQueueBytes: 16 * 1024 * 1024,
+  maxEventBytes: 1024 * 1024,
+};
+const NOTICE_RESERVE = 1024;
+const EAGAIN_RETRIES = 8;
+const NL = 0x0a;
+
+/**
+ * The locked appender. One open file description ('a+') for the file, one in-process queue,
+ * batches written with one write() under the cross-process lock.
+ *
+ * record() is O(1), never does I/O and never throws on I/O (it throws ERR_INVALID_EVENT on bad input).
+ * flush()/close() resolve with a FlushResult that carries the error, if any; they never reject on I/O.
+ */
+export class Sink {
+  readonly file: string;
+  readonly sid: string;
+  readonly backend: LockBackend;
+  readonly backendReason: string;
+  private readonly source: string;
+  private readonly sourceJson: string;
+  private readonly o: typeof DEFAULTS & { fsync: FsyncPolicy };
+  private readonly rotation: RotationOptions;
+  private readonly log: (level: LogLevel, message: string) => void;
+  private readonly writeImpl: (fd: number, buf: Buffer, offset: number, length: number) => number;
+  private readonly fsyncImpl: (fd: number) => void;
+
+  private fd: number | null = null;
+  private held = false;
+  private fdIno = -1;
+  private lastEnd = -1;
+  private closed = false;
+  private closing = false;
+  private rotationBroken = false;
+
+  private nextSeq = 0;
+  private lines: string[] = [];
+  private sizes: number[] = [];
+  private head = 0;
+  private queuedBytes = 0;
+  private drop: DropRange | null = null;
+
+  private timer: NodeJS.Timeout | null = null;
+  private immediate: NodeJS.Immediate | null = null;
+  private running: Promise<unknown> = Promise.resolve();
+  private queuedFlush: Promise<FlushResult> | null = null;
+  private readonly faultListeners = new Set<(err: SinkError) => void>();
+
+  private readonly st = {
+    written: 0,
+    bytes: 0,
+    batches: 0,
+    contention: 0,
+    lockTimeouts: 0,
+    tornTailsFenced: 0,
+    reopens: 0,
+    rotations: 0,
+    droppedTotal: 0,
+    droppedWithSeq: 0,
+    dropped: {} as Record<string, number>,
+    errorsTotal: 0,
+    errors: {} as Record<string, number>,
+    lastError: undefined as SinkStats['errors']['last'],
+    fsyncFailures: 0,
+    unsyncedEvents: 0,
+    writeRollbacks: 0,
+  };
+  private readonly lockWait = new Histogram();
+
+  /** Opens (creating 0600 in a 0700 folder) the file and picks the lock backend. Throws SinkError. */
+  constructor(opts: SinkOptions = {}) {
+    this.file = path.resolve(opts.file ?? defaultEventsFile());
+    this.sid = opts.sid ?? newSessionId();
+    this.source = checkSource(opts.source ?? 'cli');
+    this.sourceJson = JSON.stringify(this.source);
+    this.log = opts.log ?? (() => undefined);
+    const fsync = opts.fsync ?? 'never';
+    this.o = {
+      lockTimeoutMs: posInt(opts.lockTimeoutMs, DEFAULTS.lockTimeoutMs),
+      staleLockMs: posInt(opts.staleLockMs, DEFAULTS.staleLockMs),
+      flushIntervalMs: posInt(opts.flushIntervalMs, DEFAULTS.flushIntervalMs),
+      flushAtBytes: fsync === 'always' ? 0 : nonNeg(opts.flushAtBytes, DEFAULTS.flushAtBytes),
+      maxBatchBytes: posInt(opts.maxBatchBytes, DEFAULTS.maxBatchBytes),
+      maxHoldBytes: DEFAULTS.maxHoldBytes,
+      maxQueueEvents: posInt(opts.maxQueueEvents, DEFAULTS.maxQueueEvents),
+      maxQueueBytes: posInt(opts.maxQueueBytes, DEFAULTS.maxQueueBytes),
+      maxEventBytes: posInt(opts.maxEventBytes, DEFAULTS.maxEventBytes),
+      fsync,
+    };
+    this.rotation = {
+      maxBytes: nonNeg(opts.rotation?.maxBytes, 0),
+      maxFiles: nonNeg(opts.rotation?.maxFiles, 0),
+      maxAgeDays: nonNeg(opts.rotation?.maxAgeDays, 0),
+    };
+    this.writeImpl = opts.writeImpl ?? ((fd, buf, off, len) => fs.writeSync(fd, buf, off, len));
+    this.fsyncImpl = opts.fsyncImpl ?? ((fd) => fs.fsyncSync(fd));
+    try {
+      ensureDir(path.dirname(this.file));
+    } catch (err) {
+      throw new SinkError('ERR_OPEN', `cannot create folder ${path.dirname(this.file)}: ${describe(err)}`, err);
+    }
+    const chosen = chooseBackend(opts.lock ?? 'auto', this.file, { staleMs: this.o.staleLockMs });
+    this.backend = chosen.backend;
+    this.backendReason = chosen.reason;
+    this.openFd();
+    this.log(chosen.backend.name === 'flock' ? 'info' : 'warn', `lock backend ${chosen.backend.name} (${chosen.reason}); file ${this.file}`);
+  }
+
+  /** Registers a listener for I/O faults (lock timeouts, write/fsync errors). Returns an unsubscribe. */
+  onFault(listener: (err: SinkError) => void): () => void {
+    this.faultListeners.add(listener);
+    return () => this.faultListeners.delete(listener);
+  }
+
+  get queuedEvents(): number {
+    return this.lines.length - this.head;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /**
+   * Queues one event. Returns its seq, or -1 when it was dropped (queue full, sink closed).
+   * Throws ERR_INVALID_EVENT (naming the field) on bad input; never throws on I/O.
+   */
+  record(type: string, data?: unknown, source?: string): number {
+    checkType(type);
+    const sourceJson = source === undefined || source === this.source ? this.sourceJson : JSON.stringify(checkSource(source));
+    const dataJson = serializeData(data);
+    const estimate = dataJson.length + type.length + 200;
+    if (estimate > this.o.maxEventBytes) {
+      const real = Buffer.byteLength(dataJson);
+      if (real + type.length + 200 > this.o.maxEventBytes) {
+        throw new SinkError('ERR_INVALID_EVENT', `field "data": ${real} bytes exceeds the ${this.o.maxEventBytes}-byte event limit`);
+      }
+    }
+    const ts = isoNow();
+    if (this.closed || this.closing) return this.noteDrop(this.closed ? 'closed' : 'closing', ts, false);
+    const reserve = this.drop ? NOTICE_RESERVE : 0;
+    if (this.queuedEvents + (this.drop ? 2 : 1) > this.o.maxQueueEvents) return this.noteDrop('queue_full_events', ts, true);
+    if (this.queuedBytes + estimate + reserve > this.o.maxQueueBytes) return this.noteDrop('queue_full_bytes', ts, true);
+    if (this.drop) this.enqueueDropNotice();
+    const seq = this.nextSeq++;
+    const line = buildLine(randomUUID(), ts, this.sid, seq, JSON.stringify(type), sourceJson, dataJson);
+    this.push(line);
+    return seq;
+  }
+
+  private push(line: string): void {
+    const bytes = Buffer.byteLength(line);
+    this.lines.push(line);
+    this.sizes.push(bytes);
+    this.queuedBytes += bytes;
+    this.schedule();
+  }
+
+  private noteDrop(reason: string, ts: string, takesSeq: boolean): number {
+    this.st.droppedTotal++;
+    this.st.dropped[reason] = (this.st.dropped[reason] ?? 0) + 1;
+    if (!takesSeq) return -1; // after close: nothing more can be written to account for it
+    this.st.droppedWithSeq++;
+    const seq = this.nextSeq++;
+    if (!this.drop) {
+      this.drop = { from: seq, to: seq, count: 0, reasons: {}, firstTs: ts, lastTs: ts };
+      this.log('warn', `queue full (${reason}): dropping events from seq ${seq}`);
+    }
+    this.drop.to = seq;
+    this.drop.count++;
+    this.drop.lastTs = ts;
+    this.drop.reasons[reason] = (this.drop.reasons[reason] ?? 0) + 1;
+    return -1;
+  }
+
+  private enqueueDropNotice(): void {
+    const d = this.drop!;
+    this.drop = null;
+    const seq = this.nextSeq++;
+    const data = { from_seq: d.from, to_seq: d.to, count: d.count, reasons: d.reasons, first_ts: d.firstTs, last_ts: d.lastTs };
+    this.push(buildLine(randomUUID(), isoNow(), this.sid, seq, '"sink.dropped"', '"' + this.source + '"', JSON.stringify(data)));
+  }
+
+  private schedule(): void {
+    if (this.o.flushAtBytes === 0 || this.queuedBytes >= this.o.flushAtBytes) {
+      if (!this.immediate) {
+        this.immediate = setImmediate(() => {
+          this.immediate = null;
+          void this.flush();
+        });
+      }
+    } else if (!this.timer) {
+      this.timer = setTimeout(() => {
+        this.timer = null;
+        void this.flush();
+      }, this.o.flushIntervalMs);
+      this.timer.unref?.();
+    }
+  }
+
+  /** Writes everything queued before this call. Never rejects. */
+  flush(): Promise<FlushResult> {
+    if (this.queuedFlush) return this.queuedFlush;
+    const p = this.running.then(() => {
+      this.queuedFlush = null;
+      return this.drainAsync();
+    });
+    this.queuedFlush = p;
+    this.running = p;
+    return p;
+  }
+
+  private async drainAsync(): Promise<FlushResult> {
+    const res: FlushResult = { written: 0, batches: 0, pending: 0 };
+    while (this.queuedEvents > 0 && !this.closed) {
+      const t0 = performance.now();
+      let tries = 0;
+      let err: SinkError | undefined;
+      for (;;) {
+        try {
+          if (this.attemptLock()) break;
+        } catch (e) {
+          err = asSinkError(e, 'ERR_OPEN');
+          break;
+        }
+        tries++;
+        const waited = performance.now() - t0;
+        if (waited >= this.o.lockTimeoutMs) {
+          this.st.lockTimeouts++;
+          err = new SinkError('ERR_LOCK_TIMEOUT', `could not lock ${this.file} within ${this.o.lockTimeoutMs} ms (${this.backend.name}); ${this.queuedEvents} events stay queued`);
+          break;
+        }
+        await pause(tries);
+      }
+      if (err) {
+        res.error = this.fault(err);
+        break;
+      }
+      this.noteAcquired(t0, tries);
+      const e = this.writeHeld(res);
+      if (e) {
+        res.error = this.fault(e);
+        break;
+      }
+    }
+    this.afterDrain(res);
+    return res;
+  }
+
+  /** Synchronous drain with a sleeping try-lock loop; for process exit and CLI tools only. */
+  flushSync(timeoutMs = this.o.lockTimeoutMs): FlushResult {
+    const res: FlushResult = { written: 0, batches: 0, pending: 0 };
+    while (this.queuedEvents > 0 && !this.closed) {
+      const t0 = performance.now();
+      let tries = 0;
+      let err: SinkError | undefined;
+      for (;;) {
+        try {
+          if (this.attemptLock()) break;
+        } catch (e) {
+          err = asSinkError(e, 'ERR_OPEN');
+          break;
+        }
+        tries++;
+        if (performance.now() - t0 >= timeoutMs) {
+          this.st.lockTimeouts++;
+          err = new SinkError('ERR_LOCK_TIMEOUT', `could not lock ${this.file} within ${timeoutMs} ms (${this.backend.name})`);
+          break;
+        }
+        sleepSync(Math.min(tries, 10));
+      }
+      if (err) {
+        res.error = this.fault(err);
+        break;
+      }
+      this.noteAcquired(t0, tries);
+      const e = this.writeHeld(res);
+      if (e) {
+        res.error = this.fault(e);
+        break;
+      }
+    }
+    this.afterDrain(res);
+    return res;
+  }
+
+  private noteAcquired(t0: number, tries: number): void {
+    this.lockWait.record((performance.now() - t0) * 1000);
+    if (tries > 0) this.st.contention++;
+  }
+
+  private afterDrain(res: FlushResult): void {
+    if (this.drop && !this.closed && this.queuedEvents + 1 <= this.o.maxQueueEvents) this.enqueueDropNotice();
+    res.pending = this.queuedEvents;
+    if (this.queuedEvents > 0 && !this.closed && !this.closing) {
+      // Retry later (lock busy, disk full, …): the events stay queued within the bounds.
+      if (!this.timer) {
+        this.timer = setTimeout(() => {
+          this.timer = null;
+          void this.flush();
+        }, res.error ? this.o.flushIntervalMs : 0);
+        this.timer.unref?.();
+      }
+    }
+  }
+
+  /** One non-blocking attempt: lock, then make sure the fd still names the file at `path`. */
+  private attemptLock(): boolean {
+    for (let round = 0; round < 4; round++) {
+      if (this.fd === null) this.openFd();
+      if (!this.held) {
+        if (!this.backend.tryLock(this.fd!)) return false;
+        this.held = true;
+      }
+      if (this.sameFile()) return true;
+      // Renamed (rotated) or deleted by someone else: reopen the path and lock the new file.
+      this.st.reopens++;
+      this.reopen();
+    }
+    return false;
+  }
+
+  private sameFile(): boolean {
+    const fst = fs.fstatSync(this.fd!);
+    if (fst.nlink === 0) return false;
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(this.file);
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return false;
+      throw err;
+    }
+    return st.ino === fst.ino && st.dev === fst.dev;
+  }
+
+  private openFd(): void {
+    try {
+      this.fd = fs.openSync(this.file, 'a+', 0o600);
+    } catch (err) {
+      this.fd = null;
+      throw new SinkError('ERR_OPEN', `cannot open ${this.file}: ${describe(err)}`, err);
+    }
+    this.fdIno = -1;
+    this.lastEnd = -1;
+  }
+
+  private reopen(): void {
+    if (this.held && this.backend.boundToFd) {
+      this.backend.unlock(this.fd!);
+      this.held = false;
+    }
+    if (this.fd !== null) {
+      try {
+        fs.closeSync(this.fd);
+      } catch {
+        /* nothing to do */
+      }
+      this.fd = null;
+    }
+    this.openFd();
+  }
+
+  private release(): void {
+    if (!this.held) return;
+    this.held = false;
+    try {
+      this.backend.unlock(this.fd!);
+    } catch (err) {
+      this.fault(asSinkError(err, 'ERR_LOCK_COMPROMISED'));
+    }
+  }
+
+  /** Writes batches while holding the lock (bounded), then releases. Returns an error, if any. */
+  private writeHeld(res: FlushResult): SinkError | undefined {
+    let heldBytes = 0;
+    try {
+      while (this.queuedEvents > 0 && heldBytes < this.o.maxHoldBytes) {
+        const fd = this.fd!;
+        const fst = fs.fstatSync(fd);
+        const size = fst.size;
+        let fence = false;
+        if (size > 0 && !(this.lastEnd === size && this.fdIno === fst.ino)) {
+          const b = Buffer.alloc(1);
+          fs.readSync(fd, b, 0, 1, size - 1);
+          if (b[0] !== NL) fence = true;
+        }
+        // Assemble the batch: bounded by maxBatchBytes and, with rotation on, by the room left.
+        const maxBatch = this.o.fsync === 'always' ? 1 : Infinity;
+        const rotating = this.rotation.maxBytes > 0 && !this.rotationBroken;
+        const room = rotating ? this.rotation.maxBytes - size - (fence ? 1 : 0) : Infinity;
+        const cap = Math.min(this.o.maxBatchBytes, room);
+        let n = 0;
+        let bytes = 0;
+        const end = this.lines.length;
+        for (let i = this.head; i < end && n < maxBatch; i++) {
+          const s = this.sizes[i]!;
+          // One event larger than the cap still goes out alone (into a fresh file when rotating).
+          if (bytes + s > cap && !(n === 0 && (!rotating || size === 0))) break;
+          bytes += s;
+          n++;
+        }
+        if (n === 0) {
+          // Nothing fits in the live file any more: rotate, and the drain loop locks the new file.
+          this.rotateHeld();
+          return undefined;
+        }
+        const text = (fence ? '\n' : '') + (n === 1 ? this.lines[this.head]! : this.lines.slice(this.head, this.head + n).join(''));
+        const buf = Buffer.from(text, 'utf8');
+        this.writeAll(fd, buf, size);
+        if (fence) {
+          this.st.tornTailsFenced++;
+          this.log('warn', `fenced a torn tail (a writer died mid-line) at byte ${size} of ${this.file}`);
+        }
+        this.fdIno = fst.ino;
+        this.lastEnd = size + buf.length;
+        let fsyncErr: SinkError | undefined;
+        if (this.o.fsync !== 'never') {
+          try {
+            this.fsyncImpl(fd);
+          } catch (err) {
+            // Never retried into a false success: the batch is in the file but not known durable.
+            this.st.fsyncFailures++;
+            this.st.unsyncedEvents += n;
+            fsyncErr = new SinkError('ERR_FSYNC', `fsync of ${this.file} failed after writing ${n} events (they may not survive a crash): ${describe(err)}`, err);
+          }
+        }
+        this.consume(n, bytes);
+        this.st.written += n;
+        this.st.bytes += buf.length;
+        this.st.batches++;
+        res.written += n;
+        res.batches++;
+        heldBytes += buf.length;
+        if (fsyncErr) return fsyncErr;
+      }
+      return undefined;
+    } catch (err) {
+      return asSinkError(err, 'ERR_WRITE');
+    } finally {
+      this.release();
+    }
+  }
+
+  private consume(n: number, bytes: number): void {
+    this.head += n;
+    this.queuedBytes -= bytes;
+    if (this.head === this.lines.length) {
+      this.lines = [];
+      this.sizes = [];
+      this.head = 0;
+    } else if (this.head > 4096 && this.head * 2 > this.lines.length) {
+      this.lines = this.lines.slice(this.head);
+      this.sizes = this.sizes.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  /** Loops on short writes while holding the lock; undoes a partial batch on failure. */
+  private writeAll(fd: number, buf: Buffer, startSize: number): void {
+    let off = 0;
+    let eagain = 0;
+    while (off < buf.length) {
+      let n: number;
+      try {
+        n = this.writeImpl(fd, buf, off, buf.length - off);
+      } catch (err) {
+        if (errnoCode(err) === 'EAGAIN' && eagain++ < EAGAIN_RETRIES) {
+          sleepSync(1);
+          continue;
+        }
+        this.rollback(fd, startSize, off);
+        throw new SinkError('ERR_WRITE', `write to ${this.file} failed after ${off} of ${buf.length} bytes: ${describe(err)}`, err);
+      }
+      if (n <= 0) {
+        this.rollback(fd, startSize, off);
+        throw new SinkError('ERR_WRITE', `write to ${this.file} made no progress after ${off} of ${buf.length} bytes`);
+      }
+      off += n;
+    }
+  }
+
+  private rollback(fd: number, startSize: number, written: number): void {
+    if (written === 0) return;
+    try {
+      fs.ftruncateSync(fd, startSize);
+      this.st.writeRollbacks++;
+      this.lastEnd = startSize;
+    } catch (err) {
+      // Could not cut the partial batch off. The fragment will be fenced by the next writer; the
+      // events stay queued and are written again, so none is lost (verify shows the torn fragment).
+      this.lastEnd = -1;
+      this.log('error', `could not undo a partial write at byte ${startSize}: ${describe(err)}`);
+    }
+  }
+
+  private rotateHeld(): void {
+    const target = rotatedName(this.file);
+    try {
+      fs.renameSync(this.file, target);
+    } catch (err) {
+      this.fault(new SinkError('ERR_ROTATE', `could not rotate ${this.file}: ${describe(err)}; size rotation is off until the sink reopens`, err));
+      this.rotationBroken = true;
+      return;
+    }
+    this.st.rotations++;
+    this.log('info', `rotated ${this.file} → ${path.basename(target)}`);
+    try {
+      const removed = applyRetention(this.file, this.rotation);
+      if (removed.length) this.log('info', `retention removed ${removed.length} rotated file(s)`);
+    } catch (err) {
+      this.log('warn', `retention failed: ${describe(err)}`);
+    }
+    this.reopen();
+  }
+
+  /** Rotates the live file now (under the lock), whatever its size. */
+  async rotateNow(): Promise<{ rotated: boolean; error?: SinkError }> {
+    await this.flush();
+    const t0 = performance.now();
+    let tries = 0;
+    for (;;) {
+      try {
+        if (this.attemptLock()) break;
+      } catch (e) {
+        return { rotated: false, error: this.fault(asSinkError(e, 'ERR_OPEN')) };
+      }
+      if (performance.now() - t0 >= this.o.lockTimeoutMs) {
+        this.st.lockTimeouts++;
+        return { rotated: false, error: this.fault(new SinkError('ERR_LOCK_TIMEOUT', `could not lock ${this.file} to rotate it`)) };
+      }
+      await pause(++tries);
+    }
+    const before = this.st.rotations;
+    const size = fs.fstatSync(this.fd!).size;
+    if (size > 0) this.rotateHeld();
+    this.release();
+    return { rotated: this.st.rotations > before };
+  }
+
+  /**
+   * Flushes what is queued (retrying a busy lock until the deadline) and closes the file.
+   * With sessionEnd, records a `session.end` event carrying this sink's stats first.
+   */
+  async close(opts: { sessionEnd?: boolean | Record<string, unknown>; timeoutMs?: number } = {}): Promise<FlushResult> {
+    if (this.closed) return { written: 0, batches: 0, pending: 0 };
+    if (opts.sessionEnd) {
+      // Flush first so the recorded stats describe everything this session wrote.
+      if (this.queuedEvents > 0) await this.flush();
+      this.record('session.end', { ...(typeof opts.sessionEnd === 'object' ? opts.sessionEnd : {}), stats: this.stats() });
+    }
+    this.closing = true;
+    this.clearTimers();
+    const deadline = performance.now() + (opts.timeoutMs ?? this.o.lockTimeoutMs * 2);
+    let res: FlushResult = { written: 0, batches: 0, pending: this.queuedEvents };
+    let written = 0;
+    while (this.queuedEvents > 0) {
+      res = await this.flush();
+      written += res.written;
+      if (this.queuedEvents === 0 || performance.now() >= deadline) break;
+      if (res.error) await delay(Math.min(50, this.o.flushIntervalMs));
+    }
+    return this.finishClose({ ...res, written });
+  }
+
+  /** Synchronous close for process exit handlers. */
+  closeSync(opts: { sessionEnd?: boolean | Record<string, unknown>; timeoutMs?: number } = {}): FlushResult {
+    if (this.closed) return { written: 0, batches: 0, pending: 0 };
+    if (opts.sessionEnd) this.record('session.end', { ...(typeof opts.sessionEnd === 'object' ? opts.sessionEnd : {}), stats: this.stats() });
+    this.closing = true;
+    this.clearTimers();
+    const res = this.flushSync(opts.timeoutMs ?? this.o.lockTimeoutMs);
+    return this.finishClose(res);
+  }
+
+  private finishClose(res: FlushResult): FlushResult {
+    const pending = this.queuedEvents;
+    if (pending > 0) {
+      const err = new SinkError('ERR_UNFLUSHED', `closed with ${pending} events not written to ${this.file}${res.error ? ` (${res.error.message})` : ''}`);
+      res = { ...res, error: this.fault(err) };
+      this.st.droppedTotal += pending;
+      this.st.dropped['unflushed_at_close'] = (this.st.dropped['unflushed_at_close'] ?? 0) + pending;
+    }
+    this.closed = true;
+    this.release();
+    if (this.fd !== null) {
+      try {
+        fs.closeSync(this.fd);
+      } catch {
+        /* already closed */
+      }
+      this.fd = null;
+    }
+    this.lines = [];
+    this.sizes = [];
+    this.head = 0;
+    this.queuedBytes = 0;
+    return { ...res, pending };
+  }
+
+  private clearTimers(): void {
+    if (this.timer) clearTimeout(this.timer);
+    if (this.immediate) clearImmediate(this.immediate);
+    this.timer = null;
+    this.immediate = null;
+  }
+
+  private fault(err: SinkError): SinkError {
+    this.st.errorsTotal++;
+    this.st.errors[err.code] = (this.st.errors[err.code] ?? 0) + 1;
+    this.st.lastError = { code: err.code, message: err.message, at: new Date().toISOString(), ...(err.sysCode ? { sysCode: err.sysCode } : {}) };
+    this.log('error', `${err.code}${err.sysCode ? ` (${err.sysCode})` : ''}: ${err.message}`);
+    for (const l of this.faultListeners) {
+      try {
+        l(err);
+      } catch {
+        /* a listener's bug must not break the sink */
+      }
+    }
+    return err;
+  }
+
+  stats(): SinkStats {
+    const s = this.st;
+    return {
+      file: this.file,
+      sid: this.sid,
+      backend: this.backend.name,
+      backendReason: this.backendReason,
+      accepted: this.nextSeq - s.droppedWithSeq,
+      written: s.written,
+      bytes: s.bytes,
+      batches: s.batches,
+      queued: { events: this.queuedEvents, bytes: this.queuedBytes },
+      lockWait: this.lockWait.summary(),
+      contention: s.contention,
+      lockTimeouts: s.lockTimeouts,
+      tornTailsFenced: s.tornTailsFenced,
+      reopens: s.reopens,
+      rotations: s.rotations,
+      dropped: { total: s.droppedTotal, byReason: { ...s.dropped } },
+      errors: { total: s.errorsTotal, byCode: { ...s.errors }, ...(s.lastError ? { last: s.lastError } : {}) },
+      fsyncFailures: s.fsyncFailures,
+      unsyncedEvents: s.unsyncedEvents,
+      writeRollbacks: s.writeRollbacks,
+      staleLocksBroken: this.backend.counters.staleBroken + (this.backend.mixedCounters?.staleBroken ?? 0),
+      lockCompromised: this.backend.counters.compromised + (this.backend.mixedCounters?.compromised ?? 0),
+    };
+  }
+}
+
+function asSinkError(err: unknown, fallback: SinkError['code']): SinkError {
+  return err instanceof SinkError ? err : new SinkError(fallback, describe(err), err);
+}
+
+function posInt(v: unknown, d: number): number {
+  return typeof v === 'number' && Number.isFinite(v) && v > 0 ? Math.floor(v) : d;
+}
+function nonNeg(v: unknown, d: number): number {
+  return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? Math.floor(v) : d;
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Backoff between try-lock attempts: yield a few times, then short timers with jitter (≤ 8 ms). */
+function pause(tries: number): Promise<void> {
+  if (tries <= 2) return new Promise((r) => setImmediate(r));
+  const cap = Math.min(8, 1 << Math.min(3, tries - 3));
+  return delay(1 + Math.floor(Math.random() * cap));
+}

@@ -1,0 +1,320 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { SinkError, errnoCode, describe } from './errors';
+
+/**
+ * Two lock backends behind one interface.
+ *  - flock: BSD flock(2) on the JSONL file itself (fs-ext). Same protocol as flock(1) and Python's
+ *    fcntl.flock, so all of them exclude each other. Only non-blocking attempts are ever made.
+ *  - lockfile: a portable fallback for runtimes where fs-ext cannot load. An O_EXCL `<file>.lock`
+ *    holding {pid, host, token}; stale when its holder is dead (same host) or older than staleMs;
+ *    broken by renaming it to a unique name and checking that what moved is what was judged stale.
+ */
+export type LockMode = 'auto' | 'flock' | 'lockfile';
+export type BackendName = 'flock' | 'lockfile';
+
+export interface LockBackend {
+  readonly name: BackendName;
+  /** One non-blocking attempt. True when held. Throws SinkError for anything but "busy". */
+  tryLock(fd: number, shared?: boolean): boolean;
+  unlock(fd: number): void;
+  /** True when the lock is bound to the open file (flock): closing/reopening the fd drops it. */
+  readonly boundToFd: boolean;
+  /** Counters worth reporting (stale locks broken, compromises seen). */
+  readonly counters: { staleBroken: number; compromised: number };
+  /** flock only: counters of the companion lock file taken in mixed mode. */
+  readonly mixedCounters?: { staleBroken: number; compromised: number };
+}
+
+interface FsExt {
+  flockSync(fd: number, flags: string): void;
+}
+
+let fsExtCache: { mod?: FsExt; error?: string } | undefined;
+
+/** Loads fs-ext once. Never throws: a wrong-ABI or missing binary yields a reason string. */
+export function loadFsExt(): { mod?: FsExt; error?: string } {
+  if (fsExtCache) return fsExtCache;
+  if (process.env.TELEMETRY_SINK_DISABLE_FLOCK === '1') {
+    fsExtCache = { error: 'disabled by TELEMETRY_SINK_DISABLE_FLOCK=1' };
+    return fsExtCache;
+  }
+  try {
+    // A plain require kept out of the bundle: esbuild marks fs-ext external.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const mod = require('fs-ext') as FsExt;
+    if (typeof mod.flockSync !== 'function') throw new Error('fs-ext has no flockSync');
+    fsExtCache = { mod };
+  } catch (err) {
+    const msg = describe(err).split('\n')[0] ?? 'unknown';
+    fsExtCache = { error: `fs-ext could not load in this runtime (node ${process.versions.node}, modules ${process.versions.modules}): ${msg}` };
+  }
+  return fsExtCache;
+}
+
+/**
+ * Mixed backends. Writers that cannot flock announce themselves by keeping `<file>.lockfile-users`
+ * fresh (touched at least every MARKER_TOUCH_MS while they write). A flock writer that finds the
+ * marker fresher than MARKER_FRESH_MS also takes the lock file, so both kinds exclude each other.
+ * A lockfile writer that finds the marker missing or stale waits MARKER_GRACE_MS after touching it
+ * before its first write, so a flock writer that looked before the touch has finished its batch.
+ */
+export const MARKER_FRESH_MS = 10 * 60_000;
+export const MARKER_TOUCH_MS = 60_000;
+export const MARKER_GRACE_MS = 1_000;
+export function markerPath(file: string): string {
+  return file + '.lockfile-users';
+}
+
+export class FlockBackend implements LockBackend {
+  readonly name = 'flock' as const;
+  readonly boundToFd = true;
+  readonly counters = { staleBroken: 0, compromised: 0 };
+  private companion: LockfileBackend | undefined;
+  private companionHeld = false;
+  /** With `file`, honours the mixed-backend marker of that file (see MARKER_FRESH_MS). */
+  constructor(private readonly fsExt: FsExt, private readonly file?: string, opts: LockfileOptions = {}) {
+    if (file) this.companion = new LockfileBackend(lockfilePath(file), { ...opts, announce: false });
+  }
+  tryLock(fd: number, shared = false): boolean {
+    try {
+      this.fsExt.flockSync(fd, shared ? 'shnb' : 'exnb');
+    } catch (err) {
+      const code = errnoCode(err);
+      if (code === 'EAGAIN' || code === 'EWOULDBLOCK') return false;
+      if (code === 'EINTR') return false;
+      throw new SinkError('ERR_LOCK_UNAVAILABLE', `flock failed: ${describe(err)}`, err);
+    }
+    if (this.companion && markerFresh(this.file!)) {
+      let ok = false;
+      try {
+        ok = this.companion.tryLock();
+      } finally {
+        if (!ok) this.rawUnlock(fd);
+      }
+      if (!ok) return false;
+      this.companionHeld = true;
+    }
+    return true;
+  }
+  unlock(fd: number): void {
+    try {
+      if (this.companionHeld) {
+        this.companionHeld = false;
+        this.companion!.unlock();
+      }
+    } finally {
+      this.rawUnlock(fd);
+    }
+  }
+  /** Counters of the companion lock file (mixed mode) show up as this backend's. */
+  get mixedCounters(): { staleBroken: number; compromised: number } | undefined {
+    return this.companion?.counters;
+  }
+  private rawUnlock(fd: number): void {
+    try {
+      this.fsExt.flockSync(fd, 'un');
+    } catch {
+      // Closing the fd releases it anyway; an unlock error on a live fd has never been seen.
+    }
+  }
+}
+
+function markerFresh(file: string, now = Date.now()): boolean {
+  try {
+    return now - fs.statSync(markerPath(file)).mtimeMs <= MARKER_FRESH_MS;
+  } catch {
+    return false;
+  }
+}
+
+export interface LockfileOptions {
+  /** A lock older than this is stale even if its holder looks alive (other host, pid reuse). */
+  staleMs?: number;
+  /** Keep the mixed-backend marker fresh (writers: yes; repair/verify, which also take flock: no). */
+  announce?: boolean;
+}
+
+interface LockRecord {
+  pid: number;
+  host: string;
+  token: string;
+  ts: number;
+}
+
+export function lockfilePath(file: string): string {
+  return file + '.lock';
+}
+
+export class LockfileBackend implements LockBackend {
+  readonly name = 'lockfile' as const;
+  readonly boundToFd = false;
+  readonly counters = { staleBroken: 0, compromised: 0 };
+  private token: string | undefined;
+  private readonly staleMs: number;
+  private readonly host = os.hostname();
+  private readonly announce: boolean;
+  private lastTouch = -Infinity;
+  private graceUntil = 0;
+  constructor(readonly lockPath: string, opts: LockfileOptions = {}) {
+    this.staleMs = opts.staleMs ?? 10_000;
+    this.announce = opts.announce ?? true;
+  }
+
+  /** Keeps the marker fresh; after a missing/stale marker, waits out the grace period. */
+  private announceSelf(now: number): boolean {
+    if (now - this.lastTouch >= MARKER_TOUCH_MS) {
+      this.lastTouch = now;
+      const marker = this.lockPath.replace(/\.lock$/, '') + '.lockfile-users';
+      let age = Infinity;
+      try {
+        age = now - fs.statSync(marker).mtimeMs;
+      } catch {
+        /* missing */
+      }
+      if (age > MARKER_TOUCH_MS) {
+        try {
+          fs.closeSync(fs.openSync(marker, 'a', 0o600));
+          const t = new Date(now);
+          fs.utimesSync(marker, t, t);
+        } catch (err) {
+          throw new SinkError('ERR_LOCK_UNAVAILABLE', `cannot write the lockfile-users marker ${marker}: ${describe(err)}`, err);
+        }
+        if (age > MARKER_FRESH_MS - 5_000) this.graceUntil = now + MARKER_GRACE_MS;
+      }
+    }
+    return now >= this.graceUntil;
+  }
+
+  tryLock(): boolean {
+    if (this.announce && !this.announceSelf(Date.now())) return false;
+    const token = randomBytes(8).toString('hex');
+    let fd: number;
+    try {
+      fd = fs.openSync(this.lockPath, 'wx', 0o600);
+    } catch (err) {
+      const code = errnoCode(err);
+      if (code === 'EEXIST') {
+        this.breakIfStale();
+        return false;
+      }
+      throw new SinkError('ERR_LOCK_UNAVAILABLE', `cannot create lock file ${this.lockPath}: ${describe(err)}`, err);
+    }
+    try {
+      const rec: LockRecord = { pid: process.pid, host: this.host, token, ts: Date.now() };
+      fs.writeSync(fd, JSON.stringify(rec));
+    } finally {
+      fs.closeSync(fd);
+    }
+    this.token = token;
+    return true;
+  }
+
+  unlock(): void {
+    const mine = this.token;
+    this.token = undefined;
+    if (!mine) return;
+    const rec = readRecord(this.lockPath);
+    if (!rec || rec.token !== mine) {
+      // Somebody judged our lock stale and broke it while we held it.
+      this.counters.compromised++;
+      throw new SinkError('ERR_LOCK_COMPROMISED', `lock file ${this.lockPath} was taken from this process while it held it`);
+    }
+    try {
+      fs.unlinkSync(this.lockPath);
+    } catch (err) {
+      if (errnoCode(err) !== 'ENOENT') throw new SinkError('ERR_LOCK_UNAVAILABLE', `cannot remove lock file: ${describe(err)}`, err);
+    }
+  }
+
+  /** Judges the current lock; breaks it when stale with a rename only one process can win. */
+  breakIfStale(now = Date.now()): boolean {
+    let st: fs.Stats;
+    let raw: string;
+    try {
+      st = fs.statSync(this.lockPath);
+      raw = fs.readFileSync(this.lockPath, 'utf8');
+    } catch {
+      return false; // gone already: the next attempt may win
+    }
+    const rec = parseRecord(raw);
+    const age = now - st.mtimeMs;
+    let stale = age > this.staleMs;
+    if (!stale && rec && rec.host === this.host && rec.pid !== process.pid && !pidAlive(rec.pid)) stale = true;
+    if (!stale) return false;
+    const aside = `${this.lockPath}.stale-${process.pid}-${randomBytes(6).toString('hex')}`;
+    try {
+      fs.renameSync(this.lockPath, aside);
+    } catch {
+      return false; // someone else moved it first
+    }
+    let movedIno = -1;
+    try {
+      movedIno = fs.statSync(aside).ino;
+    } catch {
+      /* fallthrough: treat as not ours */
+    }
+    if (movedIno === st.ino) {
+      fs.rmSync(aside, { force: true });
+      this.counters.staleBroken++;
+      return true;
+    }
+    // We moved a fresh lock that another process took after the stale one was broken: put it back
+    // unless the slot was refilled meanwhile (link fails with EEXIST rather than replacing).
+    try {
+      fs.linkSync(aside, this.lockPath);
+    } catch {
+      this.counters.compromised++;
+    }
+    fs.rmSync(aside, { force: true });
+    return false;
+  }
+}
+
+function readRecord(p: string): LockRecord | undefined {
+  try {
+    return parseRecord(fs.readFileSync(p, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+function parseRecord(raw: string): LockRecord | undefined {
+  try {
+    const r = JSON.parse(raw) as LockRecord;
+    if (typeof r.pid === 'number' && typeof r.token === 'string') return r;
+  } catch {
+    /* empty or partly written */
+  }
+  return undefined;
+}
+
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return errnoCode(err) === 'EPERM';
+  }
+}
+
+export interface ChosenBackend {
+  backend: LockBackend;
+  /** Why this backend (e.g. the fs-ext load error that forced the fallback). */
+  reason: string;
+}
+
+export function chooseBackend(mode: LockMode, file: string, opts: LockfileOptions = {}): ChosenBackend {
+  if (mode === 'lockfile') return { backend: new LockfileBackend(lockfilePath(file), opts), reason: 'requested' };
+  const fx = loadFsExt();
+  if (fx.mod) return { backend: new FlockBackend(fx.mod, file, opts), reason: mode === 'flock' ? 'requested' : 'fs-ext loaded' };
+  if (mode === 'flock') throw new SinkError('ERR_LOCK_UNAVAILABLE', `lock backend "flock" requested but ${fx.error}`);
+  return { backend: new LockfileBackend(lockfilePath(file), opts), reason: `fallback: ${fx.error}` };
+}
+
+const sleepCell = new Int32Array(new SharedArrayBuffer(4));
+/** Blocks the thread for `ms` (used only by the synchronous exit path and CLI tools). */
+export function sleepSync(ms: number): void {
+  Atomics.wait(sleepCell, 0, 0, ms);
+}

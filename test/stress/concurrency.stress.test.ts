@@ -1,0 +1,117 @@
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { analyze, seqReport } from '../helpers/analyze';
+import { CLI, FIXTURES, lastJson, run, tmpDir, writer } from '../helpers/procs';
+import { listRotated } from '../../src/sink/rotation';
+
+interface WriterDone {
+  sid: string;
+  pending: number;
+  stats: { accepted: number; written: number; dropped: { total: number }; tornTailsFenced: number; rotations: number; reopens: number; backend: string };
+}
+
+function assertComplete(files: string[], sids: string[], expectedPerSid: number | ((sid: string) => number)): void {
+  const a = analyze(files);
+  assert.deepEqual(a.invalid, [], 'every line parses');
+  assert.equal(a.crcBad, 0, 'every crc matches');
+  for (const sid of sids) {
+    const r = seqReport(a.bySid.get(sid) ?? []);
+    const want = typeof expectedPerSid === 'number' ? expectedPerSid : expectedPerSid(sid);
+    assert.deepEqual(r.duplicates, [], `no duplicate seq for ${sid}`);
+    assert.deepEqual(r.missing, [], `no missing seq for ${sid}`);
+    assert.equal(r.count, want, `all ${want} events of ${sid}`);
+  }
+}
+
+test("the seed's scenario: 10 processes × 50 events, all lines valid, every (sid, seq) once", { timeout: 60_000 }, async () => {
+  const dir = tmpDir();
+  const file = path.join(dir, 'events.jsonl');
+  const ws = Array.from({ length: 10 }, () => writer({ file, count: 50, flushEvery: 1 }));
+  const results = await Promise.all(ws.map((w) => w.done));
+  for (const r of results) assert.equal(r.code, 0, r.stderr);
+  const sids = await Promise.all(ws.map((w) => w.sid));
+  // 50 events + session.start + session.end
+  assertComplete([file], sids, 52);
+});
+
+test('16 processes × 10,000 events through `telemetry-sink record`', { timeout: 240_000 }, async () => {
+  const dir = tmpDir();
+  const file = path.join(dir, 'events.jsonl');
+  const procs = Array.from({ length: 16 }, (_, p) => {
+    const input = Array.from({ length: 10_000 }, (_, i) => JSON.stringify({ type: 'stress.cli', data: { p, i } })).join('\n') + '\n';
+    return run(process.execPath, [CLI, 'record', '--file', file], { input });
+  });
+  const results = await Promise.all(procs.map((p) => p.done));
+  for (const r of results) assert.equal(r.code, 0, r.stderr);
+  const a = analyze([file]);
+  assert.deepEqual(a.invalid, []);
+  assert.equal(a.crcBad, 0);
+  assert.equal(a.bySid.size, 16);
+  for (const [sid, seqs] of a.bySid) {
+    const r = seqReport(seqs);
+    assert.equal(r.count, 10_002, `session ${sid}: 10,000 events + session.start + session.end`);
+    assert.deepEqual(r.missing, []);
+    assert.deepEqual(r.duplicates, []);
+  }
+  // And each process's payloads are all there, in order within the session.
+  const byP = new Map<number, number[]>();
+  for (const v of a.valid) if (v.type === 'stress.cli') (byP.get(v.data.p as number) ?? byP.set(v.data.p as number, []).get(v.data.p as number)!).push(v.data.i as number);
+  for (const [p, is] of byP) assert.deepEqual(is, Array.from({ length: 10_000 }, (_, i) => i), `process ${p} in order`);
+});
+
+test('rotation while 8 processes write: nothing lost or duplicated across the rotated set', { timeout: 120_000 }, async () => {
+  const dir = tmpDir();
+  const file = path.join(dir, 'events.jsonl');
+  const ws = Array.from({ length: 8 }, () => writer({ file, count: 4000, rotateBytes: 256 * 1024, burst: 50 }));
+  const results = await Promise.all(ws.map((w) => w.done));
+  for (const r of results) assert.equal(r.code, 0, r.stderr);
+  const sids = await Promise.all(ws.map((w) => w.sid));
+  const rotated = listRotated(file);
+  assert.ok(rotated.length >= 10, `rotated ${rotated.length} times`);
+  for (const r of rotated) assert.ok(r.size <= 256 * 1024, `rotated file ${r.path} is ${r.size} bytes`);
+  assertComplete([...rotated.map((r) => r.path), file], sids, 4002);
+  const stats = results.map((r) => lastJson<WriterDone>(r.stdout).stats);
+  assert.ok(stats.reduce((a, s) => a + s.reopens, 0) > 0, 'writers noticed rotations by others and reopened');
+});
+
+test('seed-style Python writers (open/flock/write/flush/unlock/close) share the file with ours: 0 corrupt lines', { timeout: 120_000 }, async () => {
+  const dir = tmpDir();
+  const file = path.join(dir, 'events.jsonl');
+  const py = Array.from({ length: 4 }, () => run('python3', [path.join(FIXTURES, 'seed_writer.py'), file, '1500']));
+  const ws = Array.from({ length: 4 }, () => writer({ file, count: 3000, burst: 20, eventBytes: 4000 }));
+  const pyDone = await Promise.all(py.map((p) => p.done));
+  const wDone = await Promise.all(ws.map((w) => w.done));
+  for (const r of [...pyDone, ...wDone]) assert.equal(r.code, 0, r.stderr);
+  const pySids = pyDone.map((r) => lastJson<{ sid: string }>(r.stdout).sid);
+  const nodeSids = await Promise.all(ws.map((w) => w.sid));
+  assertComplete([file], [...pySids, ...nodeSids], (sid) => (pySids.includes(sid) ? 1500 : 3002));
+});
+
+test('mixed lock backends (4 flock + 4 lockfile writers): every event once, no corrupt line', { timeout: 120_000 }, async () => {
+  const dir = tmpDir();
+  const file = path.join(dir, 'events.jsonl');
+  const ws = [
+    ...Array.from({ length: 4 }, () => writer({ file, count: 3000, lock: 'flock', burst: 40 })),
+    ...Array.from({ length: 4 }, () => writer({ file, count: 3000, lock: 'lockfile', burst: 40 })),
+  ];
+  const results = await Promise.all(ws.map((w) => w.done));
+  for (const r of results) assert.equal(r.code, 0, r.stderr);
+  const backends = results.map((r) => lastJson<WriterDone>(r.stdout).stats.backend).sort();
+  assert.deepEqual(backends, ['flock', 'flock', 'flock', 'flock', 'lockfile', 'lockfile', 'lockfile', 'lockfile']);
+  assertComplete([file], await Promise.all(ws.map((w) => w.sid)), 3002);
+});
+
+test('the lockfile fallback alone under the same stress (fs-ext disabled as if it could not load)', { timeout: 120_000 }, async () => {
+  const dir = tmpDir();
+  const file = path.join(dir, 'events.jsonl');
+  const ws = Array.from({ length: 8 }, () => writer({ file, count: 3000, lock: 'auto', burst: 40, rotateBytes: 512 * 1024 }, { TELEMETRY_SINK_DISABLE_FLOCK: '1' }));
+  const results = await Promise.all(ws.map((w) => w.done));
+  for (const r of results) assert.equal(r.code, 0, r.stderr);
+  for (const r of results) assert.equal(lastJson<WriterDone>(r.stdout).stats.backend, 'lockfile');
+  const rotated = listRotated(file).map((r) => r.path);
+  assert.ok(rotated.length > 0, 'rotation happened under the lockfile backend too');
+  assertComplete([...rotated, file], await Promise.all(ws.map((w) => w.sid)), 3002);
+  assert.equal(fs.existsSync(file + '.lock'), false, 'no lock file left behind');
+});
