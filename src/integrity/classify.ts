@@ -1,0 +1,93 @@
+import { isUtf8 } from 'node:buffer';
+import { checkLineCrc, EnvelopeV1 } from '../sink/envelope';
+import { envelopeValidator, schemaMessage } from './schema';
+import type { RawLine } from './reader';
+
+/** Reason codes for one damaged line. Stable: they appear in --json output and quarantine files. */
+export type LineProblem =
+  | 'blank'
+  | 'too_long'
+  | 'crlf'
+  | 'bom'
+  | 'nul_bytes'
+  | 'invalid_utf8'
+  | 'torn'
+  | 'invalid_json'
+  | 'not_object'
+  | 'schema'
+  | 'crc_mismatch';
+
+export interface Verdict {
+  problem?: LineProblem;
+  message?: string;
+  /** The envelope, when the content parsed and matched the schema (even if the line has a problem). */
+  env?: EnvelopeV1;
+  /** true/false when the line carries a crc, undefined when it does not. */
+  crc?: boolean;
+}
+
+const BOM0 = 0xef;
+const CR = 0x0d;
+
+/** Classifies one line: the first problem found wins. `maxLineBytes` is the length cap. */
+export function classifyLine(l: RawLine, maxLineBytes: number): Verdict {
+  if (!l.terminated) {
+    return { problem: 'torn', message: `last line has no newline (${l.length} bytes): a writer stopped mid-line` };
+  }
+  if (l.truncated || l.length > maxLineBytes) {
+    return { problem: 'too_long', message: `line is ${l.length} bytes, over the ${maxLineBytes}-byte cap` };
+  }
+  let b = l.bytes;
+  if (b.length === 0) return { problem: 'blank', message: 'blank line' };
+  if (b.indexOf(0) !== -1) return { problem: 'nul_bytes', message: 'NUL bytes (a crash left zero-filled space)' };
+  let first: LineProblem | undefined;
+  let firstMsg: string | undefined;
+  if (b[b.length - 1] === CR) {
+    first = 'crlf';
+    firstMsg = 'CRLF line ending (\\r\\n); the format uses \\n';
+    b = b.subarray(0, b.length - 1);
+  }
+  if (b.length >= 3 && b[0] === BOM0 && b[1] === 0xbb && b[2] === 0xbf) {
+    if (!first) {
+      first = 'bom';
+      firstMsg = 'UTF-8 byte order mark at the start of the line';
+    }
+    b = b.subarray(3);
+  }
+  if (!isUtf8(b)) return { problem: first ?? 'invalid_utf8', message: firstMsg ?? 'not valid UTF-8' };
+  if (isBlank(b)) return { problem: first ?? 'blank', message: firstMsg ?? 'blank line (whitespace only)' };
+  let obj: unknown;
+  try {
+    obj = JSON.parse(b.toString('utf8'));
+  } catch (err) {
+    if (first) return { problem: first, message: firstMsg };
+    const m = (err as Error).message;
+    if (/end of JSON input|Unterminated string|Unexpected end/i.test(m)) return { problem: 'torn', message: 'record cut short (a writer died mid-line; the next writer fenced it)' };
+    return { problem: 'invalid_json', message: `not JSON: ${m}` };
+  }
+  if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
+    return { problem: first ?? 'not_object', message: firstMsg ?? `JSON ${obj === null ? 'null' : Array.isArray(obj) ? 'array' : typeof obj}, not an object` };
+  }
+  const validate = envelopeValidator();
+  if (!validate(obj)) return { problem: first ?? 'schema', message: firstMsg ?? schemaMessage(validate) };
+  const env = obj;
+  const crc = env.crc === undefined ? undefined : checkLineCrc(b);
+  if (env.crc !== undefined && crc !== true) {
+    return { problem: first ?? 'crc_mismatch', message: firstMsg ?? (crc === undefined ? 'crc is not the last member' : 'crc does not match the line (damaged after writing)'), env, crc: false };
+  }
+  return first ? { problem: first, message: firstMsg, env, crc } : { env, crc };
+}
+
+function isBlank(b: Buffer): boolean {
+  for (let i = 0; i < b.length; i++) {
+    const c = b[i];
+    if (c !== 0x20 && c !== 0x09 && c !== 0x0d) return false;
+  }
+  return true;
+}
+
+export function excerpt(bytes: Buffer, max = 80): string {
+  const s = bytes.subarray(0, max * 4).toString('utf8');
+  const cut = s.length > max ? s.slice(0, max) + '…' : s;
+  return JSON.stringify(cut).slice(1, -1);
+}

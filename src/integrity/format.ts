@@ -1,0 +1,94 @@
+import * as path from 'node:path';
+import type { VerifyReport } from './verify';
+import type { RepairResult } from './repair';
+import type { StatsReport } from './stats';
+
+const n = (x: number): string => x.toLocaleString('en-US');
+const mb = (b: number): string => (b / 1e6).toFixed(b < 1e7 ? 2 : 1) + ' MB';
+
+/** Human report of a verify run: the verdict first, then numbers, then the problems. */
+export function formatVerify(r: VerifyReport): string {
+  const out: string[] = [];
+  const bytes = r.files.reduce((a, f) => a + f.checkedBytes, 0);
+  const where = r.files.length === 1 ? r.files[0]!.path : `${r.files.length} files (${path.basename(r.files[r.files.length - 1]!.path)} and its rotated set)`;
+  out.push(`${r.clean ? 'CLEAN' : 'PROBLEMS FOUND'}: ${where}`);
+  out.push(`  ${n(r.totals.lines)} lines, ${mb(bytes)} checked in ${r.elapsedMs} ms (${r.megabytesPerSecond} MB/s)`);
+  const t = r.totals;
+  out.push(`  valid ${n(t.valid)} · invalid ${n(t.invalid)} · lost ${n(t.lost)} · dropped (accounted) ${n(t.dropped)} · duplicates ${n(t.duplicates)} · out of order ${n(t.outOfOrder)} · duplicate ids ${n(t.duplicateIds)} · torn ${n(t.torn)}`);
+  if (t.invalid) out.push(`  invalid by reason: ${Object.entries(t.invalidByReason).map(([k, v]) => `${k} ${n(v)}`).join(', ')}`);
+  out.push(`  sessions ${n(r.sessions)}${r.timeSpan.first ? ` · ${r.timeSpan.first} → ${r.timeSpan.last}` : ''}`);
+  const backends = Object.entries(r.lockBackends);
+  if (backends.length) out.push(`  lock backends (from session.start): ${backends.map(([k, v]) => `${k} ×${v}`).join(', ')}`);
+  if (t.withoutCrc) out.push(`  ${n(t.withoutCrc)} line(s) carry no crc (written by other tools): parsed and checked, not checksummed`);
+  for (const f of r.files) {
+    if (!f.locked) out.push(`  note: ${path.basename(f.path)} was read without the lock (it stayed busy); its last line may be in progress`);
+    if (f.beingWritten) out.push(`  note: ${n(f.beingWritten)} bytes were appended to ${path.basename(f.path)} while verifying (being written, not checked)`);
+  }
+  if (r.problemsTotal) {
+    out.push('');
+    out.push(`Problems (${r.problems.length < r.problemsTotal ? `first ${r.problems.length} of ` : ''}${n(r.problemsTotal)}):`);
+    for (const p of r.problems) {
+      const file = r.files.length > 1 ? `${path.basename(p.file)}:` : '';
+      out.push(`  ${file}line ${p.line} (byte ${p.offset})  ${p.code.padEnd(13)} ${p.message}${p.excerpt !== undefined ? `\n      ${p.excerpt}` : ''}`);
+    }
+  }
+  if (r.totals.warnings) {
+    out.push('');
+    out.push(`Warnings (${n(r.totals.warnings)}):`);
+    for (const w of r.warnings) out.push(`  line ${w.line}  ${w.code}  ${w.message}`);
+  }
+  const types = Object.entries(r.types).sort((a, b) => b[1] - a[1]);
+  if (types.length) {
+    out.push('');
+    out.push('Events by type:');
+    for (const [k, v] of types.slice(0, 30)) out.push(`  ${n(v).padStart(10)}  ${k}`);
+    if (types.length > 30) out.push(`  … and ${types.length - 30} more types`);
+  }
+  return out.join('\n') + '\n';
+}
+
+export function formatRepair(r: RepairResult): string {
+  if (r.clean) return `Nothing to repair: every line of ${r.file} is valid. The file was not touched.\n`;
+  const reasons = Object.entries(r.byReason).map(([k, v]) => `${k} ${v}`).join(', ');
+  return (
+    `Repaired ${r.file}\n` +
+    `  kept ${n(r.linesKept)} valid lines (${n(r.bytesKept)} bytes)\n` +
+    `  moved ${n(r.linesMoved)} damaged lines (${n(r.bytesMoved)} bytes: ${reasons})\n` +
+    `  to ${r.quarantine}\n` +
+    `  Kept + moved = the original, byte for byte; each quarantined line keeps its line number, offset and raw bytes.\n`
+  );
+}
+
+export function formatStats(s: StatsReport): string {
+  const out: string[] = [];
+  out.push(`${n(s.events)} events in ${s.files.length} file(s)${s.timeSpan.first ? `, ${s.timeSpan.first} → ${s.timeSpan.last}` : ''}`);
+  if (s.unreadableLines) out.push(`  ${n(s.unreadableLines)} unreadable line(s) skipped (run verify for details)`);
+  out.push(`  sessions ${n(s.sessions.count)}`);
+  const section = (title: string, o: Record<string, number>, limit = 25): void => {
+    const rows = Object.entries(o).sort((a, b) => b[1] - a[1]);
+    if (!rows.length) return;
+    out.push('', title);
+    for (const [k, v] of rows.slice(0, limit)) out.push(`  ${n(v).padStart(10)}  ${k}`);
+    if (rows.length > limit) out.push(`  … and ${rows.length - limit} more`);
+  };
+  section('By type:', s.byType);
+  section('By source:', s.bySource);
+  const days = Object.entries(s.byDay).sort((a, b) => (a[0] < b[0] ? -1 : 1));
+  if (days.length) {
+    out.push('', 'By day:');
+    for (const [d, v] of days.slice(-31)) out.push(`  ${d}  ${n(v)}`);
+  }
+  if (s.ai) {
+    const a = s.ai;
+    out.push('', 'AI completions:');
+    out.push(`  shown ${n(a.shown)} · accepted ${n(a.accepted)} · partially accepted ${n(a.partially_accepted)} · rejected ${n(a.rejected)} · errors ${n(a.error)}`);
+    out.push(`  acceptance rate ${a.acceptanceRate === null ? 'n/a' : (a.acceptanceRate * 100).toFixed(1) + '%'} · detection ${Object.entries(a.byDetection).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  }
+  if (s.sink.sessionsWithStats) {
+    const k = s.sink;
+    out.push('', `Sink (from ${n(k.sessionsWithStats)} session.end records):`);
+    out.push(`  lock wait p99 median ${k.lockWaitP99Ms!.median} ms, worst ${k.lockWaitP99Ms!.max} ms; longest single wait ${k.lockWaitMaxMs} ms`);
+    out.push(`  lock timeouts ${n(k.lockTimeouts)} · dropped ${n(k.dropped)} · torn tails fenced ${n(k.tornTailsFenced)} · backends ${Object.entries(k.backends).map(([b, v]) => `${b} ×${v}`).join(', ')}`);
+  }
+  return out.join('\n') + '\n';
+}

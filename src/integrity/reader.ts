@@ -1,0 +1,193 @@
+import * as fs from 'node:fs';
+import { chooseBackend, FlockBackend, loadFsExt, LockfileBackend, lockfilePath, LockMode } from '../sink/locks';
+
+/** One line as the reader hands it over. `bytes` is only valid during the callback (buffers are reused). */
+export interface RawLine {
+  line: number;
+  offset: number;
+  bytes: Buffer;
+  /** Ended by \n (false only for the last line of the range). */
+  terminated: boolean;
+  /** Longer than the reader's buffer cap: `bytes` holds only its first part. */
+  truncated: boolean;
+  length: number;
+}
+
+export interface ScanOptions {
+  /** Lines longer than this are handed over cut (first 256 bytes) with truncated=true. */
+  bufferCap?: number;
+  chunkSize?: number;
+  onProgress?: (bytesDone: number) => void;
+  signal?: AbortSignal;
+}
+
+export class IntegrityError extends Error {
+  constructor(
+    readonly code: 'ERR_NOT_FOUND' | 'ERR_READ' | 'ERR_LOCK_TIMEOUT' | 'ERR_CANCELLED' | 'ERR_CHANGED' | 'ERR_WRITE',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'IntegrityError';
+  }
+}
+
+/**
+ * Streams lines of `file` in [0, end) in constant memory (one chunk plus at most one line).
+ * Returns the number of lines seen.
+ */
+export async function scanLines(file: string, end: number, onLine: (l: RawLine) => void, opts: ScanOptions = {}): Promise<number> {
+  const cap = opts.bufferCap ?? Infinity;
+  const chunkSize = opts.chunkSize ?? 4 * 1024 * 1024;
+  let fh: fs.promises.FileHandle;
+  try {
+    fh = await fs.promises.open(file, 'r');
+  } catch (err) {
+    throw readError(file, err);
+  }
+  const buf = Buffer.allocUnsafe(chunkSize);
+  let parts: Buffer[] = [];
+  let partsLen = 0;
+  let lineLen = 0; // full length of the current (carried) line, even past the cap
+  let lineNo = 0;
+  let lineStart = 0;
+  let pos = 0;
+  try {
+    while (pos < end) {
+      if (opts.signal?.aborted) throw new IntegrityError('ERR_CANCELLED', 'cancelled');
+      let bytesRead: number;
+      try {
+        ({ bytesRead } = await fh.read(buf, 0, Math.min(chunkSize, end - pos), pos));
+      } catch (err) {
+        throw readError(file, err);
+      }
+      if (bytesRead === 0) break; // shrank under us
+      const data = buf.subarray(0, bytesRead);
+      let i = 0;
+      for (;;) {
+        const nl = data.indexOf(10, i);
+        if (nl === -1) {
+          const rest = data.subarray(i);
+          if (rest.length) {
+            lineLen += rest.length;
+            if (partsLen < cap) {
+              const keep = rest.subarray(0, Math.min(rest.length, cap - partsLen + 1));
+              parts.push(Buffer.from(keep));
+              partsLen += keep.length;
+            }
+          }
+          break;
+        }
+        const seg = data.subarray(i, nl);
+        const total = lineLen + seg.length;
+        let bytes: Buffer;
+        if (parts.length === 0) bytes = seg;
+        else {
+          if (partsLen < cap) {
+            const keep = seg.subarray(0, Math.min(seg.length, cap - partsLen + 1));
+            parts.push(keep);
+            partsLen += keep.length;
+          }
+          bytes = Buffer.concat(parts, partsLen);
+        }
+        const truncated = total > cap;
+        onLine({ line: ++lineNo, offset: lineStart, bytes: truncated ? bytes.subarray(0, 256) : bytes, terminated: true, truncated, length: total });
+        parts = [];
+        partsLen = 0;
+        lineLen = 0;
+        lineStart = pos + nl + 1;
+        i = nl + 1;
+      }
+      pos += bytesRead;
+      opts.onProgress?.(pos);
+    }
+    if (lineLen > 0) {
+      const bytes = Buffer.concat(parts, partsLen);
+      const truncated = lineLen > cap;
+      onLine({ line: ++lineNo, offset: lineStart, bytes: truncated ? bytes.subarray(0, 256) : bytes, terminated: false, truncated, length: lineLen });
+    }
+  } finally {
+    await fh.close();
+  }
+  return lineNo;
+}
+
+function readError(file: string, err: unknown): IntegrityError {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return new IntegrityError('ERR_NOT_FOUND', `no such file: ${file}`);
+  if (code === 'EACCES' || code === 'EPERM') return new IntegrityError('ERR_READ', `permission denied reading ${file}`);
+  return new IntegrityError('ERR_READ', `cannot read ${file}: ${(err as Error).message}`);
+}
+
+export interface HeldLocks {
+  release(): void;
+  backends: string[];
+}
+
+/**
+ * Takes every backend's lock on `file` (flock on an fd of the file, plus the fallback's lock file),
+ * retrying without blocking the thread until `timeoutMs`. `shared` asks flock for LOCK_SH.
+ * Throws IntegrityError ERR_LOCK_TIMEOUT when any of them stays busy.
+ */
+export async function lockAll(file: string, fd: number, timeoutMs: number, shared: boolean, mode: LockMode = 'auto'): Promise<HeldLocks> {
+  const fx = mode === 'lockfile' ? {} : loadFsExt();
+  const flock = fx.mod ? new FlockBackend(fx.mod) : undefined;
+  if (mode === 'flock' && !flock) chooseBackend('flock', file); // throws the clear "cannot load" error
+  const lf = new LockfileBackend(lockfilePath(file), { announce: false });
+  const t0 = Date.now();
+  let haveFlock = false;
+  let haveLf = false;
+  let tries = 0;
+  for (;;) {
+    if (!haveFlock) haveFlock = flock ? flock.tryLock(fd, shared) : true;
+    if (haveFlock && !haveLf) haveLf = lf.tryLock();
+    if (haveFlock && haveLf) break;
+    // Never sit on one lock while waiting for the other: writers of either kind keep going.
+    if (haveFlock) {
+      flock?.unlock(fd);
+      haveFlock = false;
+    }
+    if (Date.now() - t0 >= timeoutMs) {
+      throw new IntegrityError('ERR_LOCK_TIMEOUT', `could not get the lock on ${file} within ${timeoutMs} ms (a writer holds it)`);
+    }
+    await new Promise((r) => setTimeout(r, Math.min(1 + tries++, 10)));
+  }
+  return {
+    backends: flock ? ['flock', 'lockfile'] : ['lockfile'],
+    release() {
+      try {
+        lf.unlock();
+      } catch {
+        /* reported by the counters of writers; nothing to undo here */
+      }
+      if (flock) flock.unlock(fd);
+    },
+  };
+}
+
+/**
+ * The size up to which every line of the live file is complete: taken under a brief shared lock.
+ * Falls back to the current size (locked=false) when the lock stays busy for `timeoutMs`.
+ */
+export async function lockedSize(file: string, timeoutMs = 2000): Promise<{ size: number; locked: boolean }> {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (err) {
+    throw readError(file, err);
+  }
+  try {
+    try {
+      const held = await lockAll(file, fd, timeoutMs, true);
+      try {
+        return { size: fs.fstatSync(fd).size, locked: true };
+      } finally {
+        held.release();
+      }
+    } catch (err) {
+      if (err instanceof IntegrityError && err.code === 'ERR_LOCK_TIMEOUT') return { size: fs.fstatSync(fd).size, locked: false };
+      throw err;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
