@@ -3,7 +3,8 @@ import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { SinkError, errnoCode, describe } from './errors';
-import { buildLine, checkSource, checkType, isoNow, newSessionId, serializeData } from './envelope';
+import { checkSource, checkType, isoNow, newSessionId, serializeData } from './envelope';
+import { ByteQueue } from './queue';
 import { chooseBackend, LockBackend, LockMode, sleepSync } from './locks';
 import { Histogram } from './histogram';
 import { applyRetention, RetentionPolicy, rotatedName } from './rotation';
@@ -39,6 +40,8 @@ export interface SinkOptions {
   writeImpl?: (fd: number, buf: Buffer, offset: number, length: number) => number;
   /** Test hook: replaces fs.fsyncSync for the data file. */
   fsyncImpl?: (fd: number) => void;
+  /** Measurement hook: called with every lock wait in µs (benchmarks aggregate these). */
+  onLockWait?: (us: number) => void;
 }
 
 export interface FlushResult {
@@ -89,7 +92,7 @@ const DEFAULTS = {
   flushIntervalMs: 1_000,
   flushAtBytes: 256 * 1024,
   maxBatchBytes: 1024 * 1024,
-  maxHoldBytes: 4 * 1024 * 1024,
+  maxHoldBytes: 1024 * 1024,
   maxQueueEvents: 50_000,
   maxQueueBytes: 16 * 1024 * 1024,
   maxEventBytes: 1024 * 1024,
@@ -97,6 +100,7 @@ const DEFAULTS = {
 const NOTICE_RESERVE = 1024;
 const EAGAIN_RETRIES = 8;
 const NL = 0x0a;
+const NL_BUF = Buffer.from('\n');
 
 /**
  * The locked appender. One open file description ('a+') for the file, one in-process queue,
@@ -117,20 +121,26 @@ export class Sink {
   private readonly log: (level: LogLevel, message: string) => void;
   private readonly writeImpl: (fd: number, buf: Buffer, offset: number, length: number) => number;
   private readonly fsyncImpl: (fd: number) => void;
+  private readonly onLockWait?: (us: number) => void;
 
   private fd: number | null = null;
   private held = false;
   private fdIno = -1;
+  private fdDev = -1;
+  /** Size of the live file when the lock was taken (valid while held). */
+  private lockedSize = 0;
+  /** End offset of our last write: when the size still equals it, the tail is known to be \n. */
   private lastEnd = -1;
   private closed = false;
   private closing = false;
   private rotationBroken = false;
 
   private nextSeq = 0;
-  private lines: string[] = [];
-  private sizes: number[] = [];
-  private head = 0;
-  private queuedBytes = 0;
+  private readonly queue = new ByteQueue();
+  private readonly sidSeq: Buffer;
+  private readonly typeSourceCache = new Map<string, Buffer>();
+  private tsText = '';
+  private tsBytes = Buffer.alloc(0);
   private drop: DropRange | null = null;
 
   private timer: NodeJS.Timeout | null = null;
@@ -164,6 +174,8 @@ export class Sink {
   constructor(opts: SinkOptions = {}) {
     this.file = path.resolve(opts.file ?? defaultEventsFile());
     this.sid = opts.sid ?? newSessionId();
+    if (!/^[A-Za-z0-9._:-]{1,64}$/.test(this.sid)) throw new SinkError('ERR_INVALID_EVENT', 'field "sid": 1-64 characters of A-Z a-z 0-9 . _ : -');
+    this.sidSeq = Buffer.from('","sid":"' + this.sid + '","seq":');
     this.source = checkSource(opts.source ?? 'cli');
     this.sourceJson = JSON.stringify(this.source);
     this.log = opts.log ?? (() => undefined);
@@ -187,6 +199,7 @@ export class Sink {
     };
     this.writeImpl = opts.writeImpl ?? ((fd, buf, off, len) => fs.writeSync(fd, buf, off, len));
     this.fsyncImpl = opts.fsyncImpl ?? ((fd) => fs.fsyncSync(fd));
+    this.onLockWait = opts.onLockWait;
     try {
       ensureDir(path.dirname(this.file));
     } catch (err) {
@@ -206,7 +219,11 @@ export class Sink {
   }
 
   get queuedEvents(): number {
-    return this.lines.length - this.head;
+    return this.queue.events;
+  }
+
+  private get queuedBytes(): number {
+    return this.queue.bytes;
   }
 
   get isClosed(): boolean {
@@ -235,17 +252,25 @@ export class Sink {
     if (this.queuedBytes + estimate + reserve > this.o.maxQueueBytes) return this.noteDrop('queue_full_bytes', ts, true);
     if (this.drop) this.enqueueDropNotice();
     const seq = this.nextSeq++;
-    const line = buildLine(randomUUID(), ts, this.sid, seq, JSON.stringify(type), sourceJson, dataJson);
-    this.push(line);
+    if (ts !== this.tsText) {
+      this.tsText = ts;
+      this.tsBytes = Buffer.from(ts, 'latin1');
+    }
+    this.queue.appendEvent(this.tsBytes, this.sidSeq, seq, this.typeSource(type, sourceJson), dataJson);
+    this.schedule();
     return seq;
   }
 
-  private push(line: string): void {
-    const bytes = Buffer.byteLength(line);
-    this.lines.push(line);
-    this.sizes.push(bytes);
-    this.queuedBytes += bytes;
-    this.schedule();
+  /** Cached `,"type":"…","source":…,"data":` bytes (type and source are checked: nothing to escape). */
+  private typeSource(type: string, sourceJson: string): Buffer {
+    const key = sourceJson === this.sourceJson ? type : type + ' ' + sourceJson;
+    let b = this.typeSourceCache.get(key);
+    if (!b) {
+      if (this.typeSourceCache.size > 512) this.typeSourceCache.clear();
+      b = Buffer.from(',"type":"' + type + '","source":' + sourceJson + ',"data":', 'utf8');
+      this.typeSourceCache.set(key, b);
+    }
+    return b;
   }
 
   private noteDrop(reason: string, ts: string, takesSeq: boolean): number {
@@ -270,7 +295,8 @@ export class Sink {
     this.drop = null;
     const seq = this.nextSeq++;
     const data = { from_seq: d.from, to_seq: d.to, count: d.count, reasons: d.reasons, first_ts: d.firstTs, last_ts: d.lastTs };
-    this.push(buildLine(randomUUID(), isoNow(), this.sid, seq, '"sink.dropped"', '"' + this.source + '"', JSON.stringify(data)));
+    this.queue.appendEnvelope('{"v":1,"id":"' + randomUUID() + '","ts":"' + isoNow() + '","sid":"' + this.sid + '","seq":' + seq + ',"type":"sink.dropped","source":' + this.sourceJson + ',"data":' + JSON.stringify(data));
+    this.schedule();
   }
 
   private schedule(): void {
@@ -377,7 +403,9 @@ export class Sink {
   }
 
   private noteAcquired(t0: number, tries: number): void {
-    this.lockWait.record((performance.now() - t0) * 1000);
+    const us = (performance.now() - t0) * 1000;
+    this.lockWait.record(us);
+    this.onLockWait?.(us);
     if (tries > 0) this.st.contention++;
   }
 
@@ -396,7 +424,10 @@ export class Sink {
     }
   }
 
-  /** One non-blocking attempt: lock, then make sure the fd still names the file at `path`. */
+  /**
+   * One non-blocking attempt: lock, then make sure the fd still names the file at `path`
+   * (one stat of the path against the inode our fd was opened on; its size feeds the fence).
+   */
   private attemptLock(): boolean {
     for (let round = 0; round < 4; round++) {
       if (this.fd === null) this.openFd();
@@ -404,25 +435,16 @@ export class Sink {
         if (!this.backend.tryLock(this.fd!)) return false;
         this.held = true;
       }
-      if (this.sameFile()) return true;
+      const st = fs.statSync(this.file, { throwIfNoEntry: false });
+      if (st && st.ino === this.fdIno && st.dev === this.fdDev) {
+        this.lockedSize = st.size;
+        return true;
+      }
       // Renamed (rotated) or deleted by someone else: reopen the path and lock the new file.
       this.st.reopens++;
       this.reopen();
     }
     return false;
-  }
-
-  private sameFile(): boolean {
-    const fst = fs.fstatSync(this.fd!);
-    if (fst.nlink === 0) return false;
-    let st: fs.Stats;
-    try {
-      st = fs.statSync(this.file);
-    } catch (err) {
-      if (errnoCode(err) === 'ENOENT') return false;
-      throw err;
-    }
-    return st.ino === fst.ino && st.dev === fst.dev;
   }
 
   private openFd(): void {
@@ -432,7 +454,9 @@ export class Sink {
       this.fd = null;
       throw new SinkError('ERR_OPEN', `cannot open ${this.file}: ${describe(err)}`, err);
     }
-    this.fdIno = -1;
+    const st = fs.fstatSync(this.fd);
+    this.fdIno = st.ino;
+    this.fdDev = st.dev;
     this.lastEnd = -1;
   }
 
@@ -466,45 +490,33 @@ export class Sink {
   private writeHeld(res: FlushResult): SinkError | undefined {
     let heldBytes = 0;
     try {
+      let size = this.lockedSize;
       while (this.queuedEvents > 0 && heldBytes < this.o.maxHoldBytes) {
         const fd = this.fd!;
-        const fst = fs.fstatSync(fd);
-        const size = fst.size;
         let fence = false;
-        if (size > 0 && !(this.lastEnd === size && this.fdIno === fst.ino)) {
+        if (size > 0 && size !== this.lastEnd) {
           const b = Buffer.alloc(1);
           fs.readSync(fd, b, 0, 1, size - 1);
           if (b[0] !== NL) fence = true;
         }
-        // Assemble the batch: bounded by maxBatchBytes and, with rotation on, by the room left.
-        const maxBatch = this.o.fsync === 'always' ? 1 : Infinity;
+        // The batch: bounded by maxBatchBytes and, with rotation on, by the room left in the file.
         const rotating = this.rotation.maxBytes > 0 && !this.rotationBroken;
         const room = rotating ? this.rotation.maxBytes - size - (fence ? 1 : 0) : Infinity;
-        const cap = Math.min(this.o.maxBatchBytes, room);
-        let n = 0;
-        let bytes = 0;
-        const end = this.lines.length;
-        for (let i = this.head; i < end && n < maxBatch; i++) {
-          const s = this.sizes[i]!;
-          // One event larger than the cap still goes out alone (into a fresh file when rotating).
-          if (bytes + s > cap && !(n === 0 && (!rotating || size === 0))) break;
-          bytes += s;
-          n++;
-        }
-        if (n === 0) {
+        const batch = this.queue.peek(this.o.fsync === 'always' ? 1 : Infinity, Math.min(this.o.maxBatchBytes, room), !rotating || size === 0);
+        if (!batch) {
           // Nothing fits in the live file any more: rotate, and the drain loop locks the new file.
           this.rotateHeld();
           return undefined;
         }
-        const text = (fence ? '\n' : '') + (n === 1 ? this.lines[this.head]! : this.lines.slice(this.head, this.head + n).join(''));
-        const buf = Buffer.from(text, 'utf8');
+        const n = batch.events;
+        const buf = fence ? Buffer.concat([NL_BUF, batch.bytes]) : batch.bytes;
         this.writeAll(fd, buf, size);
         if (fence) {
           this.st.tornTailsFenced++;
           this.log('warn', `fenced a torn tail (a writer died mid-line) at byte ${size} of ${this.file}`);
         }
-        this.fdIno = fst.ino;
-        this.lastEnd = size + buf.length;
+        size += buf.length;
+        this.lastEnd = size;
         let fsyncErr: SinkError | undefined;
         if (this.o.fsync !== 'never') {
           try {
@@ -516,7 +528,7 @@ export class Sink {
             fsyncErr = new SinkError('ERR_FSYNC', `fsync of ${this.file} failed after writing ${n} events (they may not survive a crash): ${describe(err)}`, err);
           }
         }
-        this.consume(n, bytes);
+        this.queue.consume(n);
         this.st.written += n;
         this.st.bytes += buf.length;
         this.st.batches++;
@@ -530,20 +542,6 @@ export class Sink {
       return asSinkError(err, 'ERR_WRITE');
     } finally {
       this.release();
-    }
-  }
-
-  private consume(n: number, bytes: number): void {
-    this.head += n;
-    this.queuedBytes -= bytes;
-    if (this.head === this.lines.length) {
-      this.lines = [];
-      this.sizes = [];
-      this.head = 0;
-    } else if (this.head > 4096 && this.head * 2 > this.lines.length) {
-      this.lines = this.lines.slice(this.head);
-      this.sizes = this.sizes.slice(this.head);
-      this.head = 0;
     }
   }
 
@@ -623,8 +621,7 @@ export class Sink {
       await pause(++tries);
     }
     const before = this.st.rotations;
-    const size = fs.fstatSync(this.fd!).size;
-    if (size > 0) this.rotateHeld();
+    if (this.lockedSize > 0) this.rotateHeld();
     this.release();
     return { rotated: this.st.rotations > before };
   }
@@ -682,10 +679,7 @@ export class Sink {
       }
       this.fd = null;
     }
-    this.lines = [];
-    this.sizes = [];
-    this.head = 0;
-    this.queuedBytes = 0;
+    this.queue.clear();
     return { ...res, pending };
   }
 
@@ -755,9 +749,12 @@ function delay(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** Backoff between try-lock attempts: yield a few times, then short timers with jitter (≤ 8 ms). */
+/**
+ * Backoff between try-lock attempts. Holds last tens of µs, so a few yields usually suffice;
+ * then 1 ms timers, then 1–4 ms with jitter so waiters do not retry in lockstep.
+ */
 function pause(tries: number): Promise<void> {
-  if (tries <= 2) return new Promise((r) => setImmediate(r));
-  const cap = Math.min(8, 1 << Math.min(3, tries - 3));
-  return delay(1 + Math.floor(Math.random() * cap));
+  if (tries <= 4) return new Promise((r) => setImmediate(r));
+  if (tries <= 20) return delay(1);
+  return delay(1 + Math.floor(Math.random() * 4));
 }

@@ -63,6 +63,8 @@ export function loadFsExt(): { mod?: FsExt; error?: string } {
 export const MARKER_FRESH_MS = 10 * 60_000;
 export const MARKER_TOUCH_MS = 60_000;
 export const MARKER_GRACE_MS = 1_000;
+/** flock writers look at the marker at most this often; must stay well under MARKER_GRACE_MS. */
+export const MARKER_RECHECK_MS = 250;
 export function markerPath(file: string): string {
   return file + '.lockfile-users';
 }
@@ -86,7 +88,7 @@ export class FlockBackend implements LockBackend {
       if (code === 'EINTR') return false;
       throw new SinkError('ERR_LOCK_UNAVAILABLE', `flock failed: ${describe(err)}`, err);
     }
-    if (this.companion && markerFresh(this.file!)) {
+    if (this.companion && this.markerFresh()) {
       let ok = false;
       try {
         ok = this.companion.tryLock();
@@ -112,20 +114,23 @@ export class FlockBackend implements LockBackend {
   get mixedCounters(): { staleBroken: number; compromised: number } | undefined {
     return this.companion?.counters;
   }
+  private markerSeenAt = -Infinity;
+  private markerWasFresh = false;
+  private markerFresh(): boolean {
+    const now = Date.now();
+    if (now - this.markerSeenAt >= MARKER_RECHECK_MS) {
+      this.markerSeenAt = now;
+      const st = fs.statSync(markerPath(this.file!), { throwIfNoEntry: false });
+      this.markerWasFresh = !!st && now - st.mtimeMs <= MARKER_FRESH_MS;
+    }
+    return this.markerWasFresh;
+  }
   private rawUnlock(fd: number): void {
     try {
       this.fsExt.flockSync(fd, 'un');
     } catch {
       // Closing the fd releases it anyway; an unlock error on a live fd has never been seen.
     }
-  }
-}
-
-function markerFresh(file: string, now = Date.now()): boolean {
-  try {
-    return now - fs.statSync(markerPath(file)).mtimeMs <= MARKER_FRESH_MS;
-  } catch {
-    return false;
   }
 }
 
