@@ -31,15 +31,15 @@ const CR = 0x0d;
 
 /** Classifies one line: the first problem found wins. `maxLineBytes` is the length cap. */
 export function classifyLine(l: RawLine, maxLineBytes: number): Verdict {
+  let b = l.bytes;
+  if (b.indexOf(0) !== -1) return { problem: 'nul_bytes', message: 'NUL bytes (a crash left zero-filled space)' };
   if (!l.terminated) {
     return { problem: 'torn', message: `last line has no newline (${l.length} bytes): a writer stopped mid-line` };
   }
   if (l.truncated || l.length > maxLineBytes) {
     return { problem: 'too_long', message: `line is ${l.length} bytes, over the ${maxLineBytes}-byte cap` };
   }
-  let b = l.bytes;
   if (b.length === 0) return { problem: 'blank', message: 'blank line' };
-  if (b.indexOf(0) !== -1) return { problem: 'nul_bytes', message: 'NUL bytes (a crash left zero-filled space)' };
   let first: LineProblem | undefined;
   let firstMsg: string | undefined;
   if (b[b.length - 1] === CR) {
@@ -57,12 +57,17 @@ export function classifyLine(l: RawLine, maxLineBytes: number): Verdict {
   if (!isUtf8(b)) return { problem: first ?? 'invalid_utf8', message: firstMsg ?? 'not valid UTF-8' };
   if (isBlank(b)) return { problem: first ?? 'blank', message: firstMsg ?? 'blank line (whitespace only)' };
   let obj: unknown;
+  const text = b.toString('utf8');
   try {
-    obj = JSON.parse(b.toString('utf8'));
+    obj = JSON.parse(text);
   } catch (err) {
     if (first) return { problem: first, message: firstMsg };
     const m = (err as Error).message;
-    if (/end of JSON input|Unterminated string|Unexpected end/i.test(m)) return { problem: 'torn', message: 'record cut short (a writer died mid-line; the next writer fenced it)' };
+    // The parser ran out of input: a record cut short (a writer died mid-line; the next one fenced it).
+    const pos = /at position (\d+)/.exec(m);
+    if (/Unexpected end of JSON input/.test(m) || (pos && Number(pos[1]) >= text.length)) {
+      return { problem: 'torn', message: 'record cut short (a writer stopped mid-line and the next write fenced it)' };
+    }
     return { problem: 'invalid_json', message: `not JSON: ${m}` };
   }
   if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {

@@ -115,3 +115,26 @@ test('the lockfile fallback alone under the same stress (fs-ext disabled as if i
   assertComplete([...rotated, file], await Promise.all(ws.map((w) => w.sid)), 3002);
   assert.equal(fs.existsSync(file + '.lock'), false, 'no lock file left behind');
 });
+
+test('verify running during 8 concurrent writers reports 0 problems, every time', { timeout: 120_000 }, async () => {
+  const dir = tmpDir();
+  const file = path.join(dir, 'events.jsonl');
+  const ws = Array.from({ length: 8 }, () => writer({ file, count: 20_000, burst: 50, paceMs: 2 }));
+  await Promise.all(ws.map((w) => w.sid));
+  let runs = 0;
+  let growing = 0;
+  let exited = 0;
+  void Promise.all(ws.map((w) => w.done)).then(() => (exited = 1));
+  while (!exited || runs < 3) {
+    const v = await run(process.execPath, [CLI, 'verify', '--file', file, '--json']).done;
+    const rep = JSON.parse(v.stdout) as { clean: boolean; problemsTotal: number; problems: unknown[]; files: Array<{ beingWritten: number; checkedBytes: number }> };
+    assert.equal(rep.problemsTotal, 0, JSON.stringify(rep.problems.slice(0, 3)));
+    assert.equal(v.code, 0);
+    runs++;
+    if (rep.files[0]!.beingWritten > 0) growing++;
+    if (exited && runs >= 3) break;
+  }
+  const results = await Promise.all(ws.map((w) => w.done));
+  for (const r of results) assert.equal(r.code, 0, r.stderr);
+  assert.ok(runs >= 3, `${runs} verify runs while writing (${growing} saw the file grow during the run)`);
+});
