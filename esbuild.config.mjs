@@ -2,7 +2,7 @@
 // and ships inside the VSIX as node_modules/fs-ext with its compiled binary.
 // Usage: node esbuild.config.mjs [--production] [--watch]
 import * as esbuild from 'esbuild';
-import { readFileSync } from 'node:fs';
+import { readFileSync, copyFileSync, mkdirSync } from 'node:fs';
 
 const production = process.argv.includes('--production');
 const watch = process.argv.includes('--watch');
@@ -25,6 +25,10 @@ const builds = [
   { ...common, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js' },
   { ...common, entryPoints: ['src/cli.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
 ];
+
+// The public API's type declarations ship beside the bundle (package.json "types").
+mkdirSync('dist', { recursive: true });
+copyFileSync('src/ingest/local-telemetry-sink.d.ts', 'dist/local-telemetry-sink.d.ts');
 
 if (watch) {
   for (const b of builds) {

@@ -1,0 +1,57 @@
+import * as vscode from 'vscode';
+import type { CommandDeps } from './deps';
+import { verify, VerifyReport } from '../integrity/verify';
+import { formatVerify } from '../integrity/format';
+
+/** Telemetry Sink: Verify Integrity — progress notification, cancellable, result with actions. */
+export async function verifyCommand(d: CommandDeps): Promise<VerifyReport | undefined> {
+  d.flushCollectors();
+  await d.rt.sink?.flush();
+  const file = d.rt.file;
+  const cts = new AbortController();
+  let report: VerifyReport;
+  try {
+    report = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: 'Telemetry Sink: verifying', cancellable: true },
+      async (progress, token) => {
+        token.onCancellationRequested(() => cts.abort());
+        let last = 0;
+        return verify({
+          file,
+          all: true,
+          signal: cts.signal,
+          onProgress: (done, total) => {
+            const pct = total ? (done / total) * 100 : 100;
+            if (pct - last >= 2) {
+              progress.report({ increment: pct - last, message: `${(done / 1e6).toFixed(0)} of ${(total / 1e6).toFixed(0)} MB` });
+              last = pct;
+            }
+          },
+        });
+      },
+    );
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === 'ERR_CANCELLED') {
+      void vscode.window.showInformationMessage('Telemetry Sink: verification cancelled.');
+      return undefined;
+    }
+    d.rt.log.error(`verify failed: ${(err as Error).message}`);
+    void vscode.window.showErrorMessage(`Telemetry Sink: could not verify ${file}: ${(err as Error).message}`);
+    return undefined;
+  }
+  const text = formatVerify(report);
+  d.rt.log.info(`verify: ${report.clean ? 'clean' : `${report.problemsTotal} problems`} (${report.totals.lines} lines)`);
+  const t = report.totals;
+  const msg = report.clean
+    ? `Telemetry Sink: clean — ${t.lines.toLocaleString('en-US')} lines in ${report.files.length} file(s), ${report.sessions} sessions, nothing lost.`
+    : `Telemetry Sink: ${report.problemsTotal} problem(s) — ${t.invalid} damaged line(s), ${t.lost} lost, ${t.duplicates} duplicate(s), ${t.torn} torn.`;
+  const actions = report.clean ? ['Show Report', 'Open File'] : ['Show Report', 'Repair…', 'Open File'];
+  const show = report.clean ? vscode.window.showInformationMessage : vscode.window.showWarningMessage;
+  void show(msg, ...actions).then(async (pick) => {
+    if (pick === 'Show Report') await d.reports.show(`verify-${Date.now()}.txt`, text);
+    else if (pick === 'Repair…') await vscode.commands.executeCommand('telemetrySink.repair');
+    else if (pick === 'Open File') await vscode.commands.executeCommand('telemetrySink.openEventsFile');
+  });
+  return report;
+}

@@ -1,0 +1,182 @@
+import * as vscode from 'vscode';
+import * as os from 'node:os';
+import { Sink, SinkStats } from './sink/appender';
+import { defaultEventsFile, expandHome } from './sink/paths';
+import { parseSettings, Settings, sinkKey } from './config';
+import { Excluder, presentPath } from './capture/privacy';
+import type { CaptureContext } from './capture/context';
+
+/**
+ * The window's one sink and the state around it (paused, settings). Collectors, commands, the API
+ * and the HTTP ingest all record through here; nothing here throws into VS Code.
+ */
+export class Runtime implements vscode.Disposable {
+  sink: Sink | undefined;
+  settings: Settings;
+  file: string;
+  paused = false;
+  pauseReason: string | undefined;
+  openError: string | undefined;
+  private excluder: Excluder;
+  private key = '';
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChange = this.changed.event;
+  eventsThisSession = 0;
+
+  constructor(readonly log: vscode.LogOutputChannel, private readonly extensionVersion: string) {
+    const { settings } = this.readSettings();
+    this.settings = settings;
+    this.file = resolveFile(settings);
+    this.excluder = new Excluder(settings.exclude);
+  }
+
+  private readSettings(): { settings: Settings; warnings: string[] } {
+    const cfg = vscode.workspace.getConfiguration('telemetrySink');
+    const r = parseSettings((k) => {
+      const i = cfg.inspect(k);
+      return i?.workspaceFolderValue ?? i?.workspaceValue ?? i?.globalValue ?? i?.defaultValue;
+    });
+    for (const w of r.warnings) this.log.warn(w);
+    return r;
+  }
+
+  /** Opens the sink (again) when the settings that shape it changed. */
+  open(reason: string): void {
+    const file = resolveFile(this.settings);
+    const key = sinkKey(this.settings, file);
+    if (this.sink && key === this.key) return;
+    const old = this.sink;
+    if (old) void old.close({ sessionEnd: { reason } });
+    this.file = file;
+    this.key = key;
+    this.eventsThisSession = 0;
+    try {
+      const s = this.settings;
+      this.sink = new Sink({
+        file,
+        source: 'vscode',
+        lock: s.lock.backend,
+        lockTimeoutMs: s.lock.timeoutMs,
+        fsync: s.fsync,
+        flushIntervalMs: s.flushIntervalMs,
+        maxQueueEvents: s.queue.maxEvents,
+        maxQueueBytes: s.queue.maxBytes,
+        rotation: s.rotation,
+        log: (level, msg) => (level === 'error' ? this.log.error(msg) : level === 'warn' ? this.log.warn(msg) : this.log.info(msg)),
+      });
+      this.openError = undefined;
+      this.sink.onFault(() => this.changed.fire());
+      this.sink.record('session.start', this.sessionInfo(reason));
+    } catch (err) {
+      this.sink = undefined;
+      this.openError = `${(err as { code?: string }).code ?? 'ERR'}: ${(err as Error).message}`;
+      this.log.error(`cannot open the events file: ${this.openError}`);
+    }
+    this.changed.fire();
+  }
+
+  private sessionInfo(reason: string): Record<string, unknown> {
+    return {
+      reason,
+      vscode_version: vscode.version,
+      app_name: vscode.env.appName,
+      app_host: vscode.env.appHost,
+      remote_name: vscode.env.remoteName ?? null,
+      ui_kind: vscode.env.uiKind === vscode.UIKind.Web ? 'web' : 'desktop',
+      platform: process.platform,
+      arch: process.arch,
+      node: process.versions.node,
+      extension_version: this.extensionVersion,
+      pid: process.pid,
+      host: os.hostname() ? 'local' : 'unknown',
+      lock_backend: this.sink?.backend.name,
+      lock_backend_reason: this.sink?.backendReason,
+    };
+  }
+
+  /** Re-reads settings; returns true when anything changed. */
+  reload(): void {
+    const { settings } = this.readSettings();
+    this.settings = settings;
+    this.excluder = new Excluder(settings.exclude);
+    this.updatePause();
+    this.open('settings_changed');
+    this.changed.fire();
+  }
+
+  updatePause(): void {
+    const s = this.settings;
+    let reason: string | undefined;
+    if (!s.enabled) reason = 'disabled in settings';
+    else if (s.honorVsCodeTelemetryLevel && !vscode.env.isTelemetryEnabled) reason = "VS Code's telemetry level is off";
+    else if (this.userPaused) reason = 'paused by you';
+    this.paused = reason !== undefined;
+    this.pauseReason = reason;
+  }
+
+  private userPaused = false;
+  setUserPaused(p: boolean): void {
+    this.userPaused = p;
+    this.updatePause();
+    this.sink?.record(p ? 'sink.paused' : 'sink.resumed', { by: 'user' });
+    this.changed.fire();
+  }
+
+  /** Records from collectors (dropped while paused). Never throws. */
+  record(type: string, data: Record<string, unknown>, source?: string): number {
+    if (this.paused || !this.sink) return -1;
+    try {
+      const seq = this.sink.record(type, data, source);
+      if (seq >= 0) this.eventsThisSession++;
+      return seq;
+    } catch (err) {
+      this.log.error(`dropped an invalid ${type} event: ${(err as Error).message}`);
+      return -1;
+    }
+  }
+
+  /** Records from outside callers (API, command, HTTP): invalid input throws with a clear message. */
+  recordStrict(type: string, data: Record<string, unknown>, source: string): number {
+    if (!this.sink) throw Object.assign(new Error(`Local Telemetry Sink has no events file open: ${this.openError ?? 'not started'}`), { code: 'ERR_OPEN' });
+    if (this.paused) return -1;
+    const seq = this.sink.record(type, data, source);
+    if (seq >= 0) this.eventsThisSession++;
+    return seq;
+  }
+
+  captureContext(): CaptureContext {
+    return {
+      record: (type, data) => void this.record(type, data),
+      settings: () => this.settings,
+      describe: (uri) => {
+        if (!this.settings.schemes.includes(uri.scheme)) return null;
+        if (uri.scheme === 'file' && this.excluder.excluded(uri.fsPath)) return null;
+        const roots = (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath);
+        const p = presentPath(uri.scheme === 'file' ? uri.fsPath : uri.path, { mode: this.settings.pathMode, roots }, uri.scheme);
+        return p === undefined ? {} : { path: p };
+      },
+      log: this.log,
+    };
+  }
+
+  stats(): SinkStats | undefined {
+    return this.sink?.stats();
+  }
+
+  async close(): Promise<void> {
+    const s = this.sink;
+    this.sink = undefined;
+    if (s) {
+      const r = await s.close({ sessionEnd: { reason: 'window_closed' } });
+      if (r.error) this.log.error(`closing: ${r.error.code}: ${r.error.message}`);
+    }
+  }
+
+  dispose(): void {
+    this.changed.dispose();
+  }
+}
+
+export function resolveFile(s: Settings): string {
+  return s.file ? expandHome(s.file) : defaultEventsFile();
+}

@@ -1,0 +1,64 @@
+import * as vscode from 'vscode';
+import type { Runtime } from '../runtime';
+
+/** capturing / paused / problem, events this session; tooltip with file, backend, lock-wait p99. */
+export class StatusBar implements vscode.Disposable {
+  private readonly item = vscode.window.createStatusBarItem('telemetrySink.status', vscode.StatusBarAlignment.Right, 50);
+  private readonly timer: NodeJS.Timeout;
+  private readonly sub: vscode.Disposable;
+  /** The state last shown, for tests and the log. */
+  state: 'capturing' | 'paused' | 'problem' = 'capturing';
+
+  constructor(private readonly rt: Runtime) {
+    this.item.name = 'Local Telemetry Sink';
+    this.item.command = 'telemetrySink.showStatistics';
+    this.sub = rt.onDidChange(() => this.update());
+    this.timer = setInterval(() => this.update(), 2000);
+    this.update();
+    this.item.show();
+  }
+
+  update(): void {
+    const rt = this.rt;
+    const st = rt.stats();
+    const problems: string[] = [];
+    if (rt.openError) problems.push(`cannot open the events file (${rt.openError})`);
+    if (st) {
+      if (st.dropped.total) problems.push(`${st.dropped.total} events dropped`);
+      if (st.lockTimeouts) problems.push(`${st.lockTimeouts} lock timeouts`);
+      const io = st.errors.total - (st.errors.byCode.ERR_LOCK_TIMEOUT ?? 0);
+      if (io) problems.push(`${io} I/O errors (last: ${st.errors.last?.code}${st.errors.last?.sysCode ? ' ' + st.errors.last.sysCode : ''})`);
+    }
+    const n = rt.eventsThisSession.toLocaleString('en-US');
+    if (rt.paused) {
+      this.state = 'paused';
+      this.item.text = `$(debug-pause) Telemetry paused`;
+      this.item.backgroundColor = undefined;
+    } else if (problems.length) {
+      this.state = 'problem';
+      this.item.text = `$(warning) Telemetry ${n}`;
+      this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
+    } else {
+      this.state = 'capturing';
+      this.item.text = `$(pulse) Telemetry ${n}`;
+      this.item.backgroundColor = undefined;
+    }
+    const md = new vscode.MarkdownString(undefined, true);
+    md.appendMarkdown(`**Local Telemetry Sink** — ${this.state}${rt.paused ? ` (${rt.pauseReason})` : ''}\n\n`);
+    md.appendMarkdown(`- file: \`${rt.file}\`\n`);
+    if (st) {
+      md.appendMarkdown(`- lock backend: ${st.backend} (${st.backendReason})\n`);
+      md.appendMarkdown(`- events this session: ${n}; written ${st.written.toLocaleString('en-US')}; queued ${st.queued.events}\n`);
+      md.appendMarkdown(`- lock wait p99: ${st.lockWait.p99Ms} ms (max ${st.lockWait.maxMs} ms)\n`);
+    }
+    for (const p of problems) md.appendMarkdown(`- ⚠ ${p}\n`);
+    md.appendMarkdown(`\nClick for statistics.`);
+    this.item.tooltip = md;
+  }
+
+  dispose(): void {
+    clearInterval(this.timer);
+    this.sub.dispose();
+    this.item.dispose();
+  }
+}

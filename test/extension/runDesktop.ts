@@ -1,0 +1,25 @@
+/**
+ * npm run test:desktop — the same in-host suites under desktop VS Code via @vscode/test-electron.
+ * Needs a display and internet (it downloads VS Code); not runnable on the CI machines here.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { runTests } from '@vscode/test-electron';
+
+async function main(): Promise<void> {
+  const root = path.resolve(__dirname, '..', '..', '..');
+  const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'lts-desktop-ws-'));
+  fs.writeFileSync(path.join(ws, 'sample.ts'), 'export const x = 1;\n');
+  await runTests({
+    extensionDevelopmentPath: root,
+    extensionTestsPath: path.join(root, 'out', 'test', 'extension', 'index.js'),
+    launchArgs: [ws, '--disable-workspace-trust'],
+    extensionTestsEnv: { TELEMETRY_SINK_FILE: path.join(ws, '.telemetry', 'events.jsonl') },
+  });
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

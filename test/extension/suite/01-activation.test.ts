@@ -1,0 +1,35 @@
+import * as assert from 'node:assert/strict';
+import * as vscode from 'vscode';
+import { performance } from 'node:perf_hooks';
+import { ext, mine, measure } from './helpers';
+
+describe('activation', () => {
+  it('activates on startup, returns the API and writes session.start with host facts', async () => {
+    const { api, hooks } = await ext();
+    assert.equal(api.version, 1);
+    assert.equal(typeof api.file, 'string');
+    const start = (await mine()).find((l) => l.type === 'session.start');
+    assert.ok(start, 'session.start written');
+    assert.equal(start.source, 'vscode');
+    assert.equal(start.data.vscode_version, vscode.version);
+    assert.equal(start.data.pid, process.pid);
+    assert.ok(['flock', 'lockfile'].includes(start.data.lock_backend as string));
+    assert.equal(start.data.lock_backend, hooks.runtime.sink!.backend.name);
+    measure('activationMs', +hooks.activationMs.toFixed(2));
+    measure('lockBackend', start.data.lock_backend);
+  });
+
+  it('capture cost on the extension-host thread per event (a queue push)', async () => {
+    const { hooks } = await ext();
+    const ctx = hooks.runtime.captureContext();
+    const data = { path: 'src/a.ts', language_id: 'typescript', changes: 1, chars_inserted: 1 };
+    const n = 20_000;
+    await hooks.runtime.sink!.flush();
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) ctx.record('bench.capture', data);
+    const us = ((performance.now() - t0) * 1000) / n;
+    await hooks.runtime.sink!.flush();
+    measure('captureUsPerEvent', +us.toFixed(3));
+    assert.ok(us > 0);
+  });
+});

@@ -1,0 +1,62 @@
+import * as assert from 'node:assert/strict';
+import * as http from 'node:http';
+import { ext, mine, setting, waitFor } from './helpers';
+
+const PORT = 18091;
+function post(pathname: string, body: string, headers: Record<string, string> = {}): Promise<{ status: number; json: { error?: { code: string }; accepted?: number; seq?: number[] } }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port: PORT, method: 'POST', path: pathname, headers: { 'content-type': 'application/json', host: `127.0.0.1:${PORT}`, ...headers } }, (res) => {
+      let text = '';
+      res.on('data', (d) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode!, json: JSON.parse(text || '{}') }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+describe('loopback HTTP ingest', () => {
+  before(async () => {
+    await setting('http.port', PORT);
+    await setting('http.enabled', true);
+    const { hooks } = await ext();
+    await waitFor('ingest serving', () => hooks.ingest()?.state === 'serving');
+  });
+  after(async () => {
+    await setting('http.enabled', undefined);
+    await setting('http.port', undefined);
+    await setting('http.token', undefined);
+  });
+
+  it("accepts the seed's payload and envelope-lite events", async () => {
+    const r = await post('/telemetry/vscode/event', JSON.stringify({ event_type: 'completion_accepted', extension: 'continue', is_local: true, success: true, model: 'qwen' }));
+    assert.equal(r.status, 202);
+    const r2 = await post('/v1/events', JSON.stringify([{ type: 'pipeline.step', data: { ok: 1 } }, { type: 'pipeline.step', data: { ok: 2 } }]));
+    assert.equal(r2.status, 202);
+    assert.equal(r2.json.accepted, 2);
+    const ls = await mine();
+    const seed = ls.find((l) => l.seq === r.json.seq![0])!;
+    assert.equal(seed.type, 'ai.completion.accepted');
+    assert.equal(seed.source, 'http');
+    assert.equal(seed.data['gen_ai.request.model'], 'qwen');
+  });
+
+  it('rejects what it must, with clear JSON errors', async () => {
+    assert.equal((await post('/v1/events', '{"type":"a.b"}', { host: 'evil.example:18091' })).status, 421);
+    assert.equal((await post('/v1/events', '{"type":"a.b"}', { 'content-type': 'text/plain' })).status, 415);
+    assert.equal((await post('/v1/events', '{"type":"a.b"}', { origin: 'http://evil.example' })).status, 403);
+    assert.equal((await post('/v1/events', JSON.stringify({ type: 'a.b', data: { pad: 'x'.repeat(70_000) } }))).status, 413);
+    const bad = await post('/v1/events', '{"type":"Bad"}');
+    assert.equal(bad.status, 400);
+    assert.equal(bad.json.error!.code, 'invalid_event');
+    assert.equal((await post('/nope', '{}')).status, 404);
+  });
+
+  it('a bearer token, once set, is required', async () => {
+    await setting('http.token', 's3cret');
+    const { hooks } = await ext();
+    await waitFor('ingest restarted', () => hooks.ingest()?.state === 'serving');
+    assert.equal((await post('/v1/events', '{"type":"a.b"}')).status, 401);
+    assert.equal((await post('/v1/events', '{"type":"a.b"}', { authorization: 'Bearer s3cret' })).status, 202);
+  });
+});
