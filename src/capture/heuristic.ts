@@ -32,6 +32,7 @@ export function scoreChange(f: ChangeFacts): Score {
   if (!f.singleInsert) return { accepted: false, confidence: 0, reasons: ['not a single insert'] };
   if (f.undoRedo) return { accepted: false, confidence: 0, reasons: ['undo/redo'] };
   if (f.isPaste) return { accepted: false, confidence: 0, reasons: ['paste'] };
+  if (!f.aiExtensionActive) return { accepted: false, confidence: 0, reasons: ['no known AI extension active'] };
   if (f.insertedChars < 8 && f.insertedLines === 0) return { accepted: false, confidence: 0, reasons: ['too small to tell from typing'] };
   let c = 0;
   if (f.insertedLines > 0) {
@@ -49,12 +50,8 @@ export function scoreChange(f: ChangeFacts): Score {
     c += 0.2;
     reasons.push('right after typing');
   }
-  if (f.aiExtensionActive) {
-    c += 0.25;
-    reasons.push('AI extension active');
-  } else {
-    c -= 0.2;
-  }
+  c += 0.25;
+  reasons.push('AI extension active');
   if (f.replacedChars > 0 && f.replacedChars < f.insertedChars) reasons.push('replaced the typed prefix');
   const confidence = Math.max(0, Math.min(0.95, Math.round(c * 100) / 100));
   return { accepted: confidence >= THRESHOLD, confidence, reasons };

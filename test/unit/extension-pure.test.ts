@@ -1,0 +1,122 @@
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as http from 'node:http';
+import { parseSettings, DEFAULTS } from '../../src/config';
+import { BurstCoalescer, countNewlines } from '../../src/capture/bursts';
+import { scoreChange, ChangeFacts } from '../../src/capture/heuristic';
+import { Excluder, globToRegExp, presentPath, stripContent } from '../../src/capture/privacy';
+import { toAiRecord } from '../../src/ingest/aiEvent';
+import { fromSeedPayload, normalizeInput, parseInputLine } from '../../src/ingest/input';
+import { IngestServer } from '../../src/ingest/http';
+import { renderStatsHtml } from '../../src/ui/statsHtml';
+
+test('settings: defaults, valid values, and one warning per bad value with a safe fallback', () => {
+  const empty = parseSettings(() => undefined);
+  assert.deepEqual(empty.settings, DEFAULTS);
+  assert.deepEqual(empty.warnings, []);
+  const vals: Record<string, unknown> = { pathMode: 'hashed', 'lock.backend': 'sideways', flushIntervalMs: 10, 'http.port': 9000, exclude: 'not-a-list', 'capture.edits': false };
+  const r = parseSettings((k) => vals[k]);
+  assert.equal(r.settings.pathMode, 'hashed');
+  assert.equal(r.settings.lock.backend, 'auto');
+  assert.equal(r.settings.flushIntervalMs, 1000);
+  assert.equal(r.settings.http.port, 9000);
+  assert.deepEqual(r.settings.exclude, DEFAULTS.exclude);
+  assert.equal(r.settings.capture.edits, false);
+  assert.equal(r.warnings.length, 3);
+  assert.match(r.warnings.join('\n'), /telemetrySink\.lock\.backend: expected one of auto, flock, lockfile/);
+});
+
+test('bursts: edits coalesce per document until quiet; undo/redo counted', () => {
+  const c = new BurstCoalescer(1000);
+  const d = (inserted: number, undo = false) => [{ inserted, deleted: 0, linesAdded: 0, linesRemoved: 0, undo, redo: false }];
+  c.add('a', 'ts', d(1), 0);
+  c.add('a', 'ts', d(2), 500);
+  c.add('b', 'py', d(5), 600);
+  c.add('a', 'ts', d(0, true), 1200);
+  assert.deepEqual(c.due(1700).map((b) => [b.key, b.changes, b.charsInserted, b.undo]), [['b', 1, 5, 0]], 'a is still active at 1700 (last edit 1200)');
+  assert.deepEqual(c.due(2200).map((b) => [b.key, b.changes, b.charsInserted, b.undo]), [['a', 3, 3, 1]]);
+  assert.equal(c.size, 0);
+  assert.equal(countNewlines('a\nb\n'), 2);
+});
+
+test('heuristic: multi-line insert right after typing with an AI extension scores as accepted; others do not', () => {
+  const base: ChangeFacts = { singleInsert: true, insertedChars: 60, insertedLines: 1, replacedChars: 0, undoRedo: false, isPaste: false, msSinceTyping: 400, aiExtensionActive: true };
+  const s = scoreChange(base);
+  assert.equal(s.accepted, true);
+  assert.ok(s.confidence >= 0.6 && s.confidence <= 0.95);
+  assert.equal(scoreChange({ ...base, isPaste: true }).accepted, false);
+  assert.equal(scoreChange({ ...base, undoRedo: true }).accepted, false);
+  assert.equal(scoreChange({ ...base, aiExtensionActive: false }).accepted, false);
+  assert.equal(scoreChange({ ...base, insertedChars: 3, insertedLines: 0 }).accepted, false);
+  assert.equal(scoreChange({ ...base, singleInsert: false }).accepted, false);
+});
+
+test('privacy: path modes, excludes, content stripping', () => {
+  const ctx = { mode: 'relative' as const, roots: ['/ws'] };
+  assert.equal(presentPath('/ws/src/a.ts', ctx), 'src/a.ts');
+  assert.equal(presentPath('/etc/passwd', ctx), '(outside workspace)/passwd');
+  assert.equal(presentPath('/ws/src/a.ts', { ...ctx, mode: 'basename' }), 'a.ts');
+  assert.equal(presentPath('/ws/src/a.ts', { ...ctx, mode: 'none' }), undefined);
+  assert.match(presentPath('/ws/src/a.ts', { ...ctx, mode: 'hashed' })!, /^sha256:[0-9a-f]{16}$/);
+  assert.equal(presentPath('Untitled-1', ctx, 'untitled'), 'untitled');
+  const ex = new Excluder(['**/node_modules/**', '**/*.{env,pem}']);
+  assert.equal(ex.excluded('/ws/node_modules/x/i.js'), true);
+  assert.equal(ex.excluded('/ws/secrets/key.pem'), true);
+  assert.equal(ex.excluded('/ws/src/a.ts'), false);
+  assert.equal(globToRegExp('src/*.ts').test('src/a.ts'), true);
+  assert.equal(globToRegExp('src/*.ts').test('src/x/a.ts'), false);
+  const data: Record<string, unknown> = { text: 'secret', prompt: 'p', chars: 3 };
+  assert.deepEqual(stripContent(data, false), ['text', 'prompt']);
+  assert.deepEqual(data, { chars: 3 });
+});
+
+test('AI events and inputs: validation names the field; seed payloads map to ai.completion.*', () => {
+  assert.deepEqual(toAiRecord({ kind: 'shown', chars: 3, text: 'x' }, false), { type: 'ai.completion.shown', data: { kind: 'shown', detection: 'reported', chars: 3 } });
+  assert.throws(() => toAiRecord({ kind: 'shown', bogus: 1 }, false), /unknown field "bogus"/);
+  assert.throws(() => toAiRecord({ kind: 'shown', is_local: 'yes' }, false), /field "is_local"/);
+  const seed = fromSeedPayload({ event_type: 'completion_rejected', extension: 'continue', is_local: true, success: false, model: 'm' });
+  assert.equal(seed.type, 'ai.completion.rejected');
+  assert.equal(seed.data['gen_ai.request.model'], 'm');
+  assert.equal(fromSeedPayload({ event_type: 'Model Loaded', extension: 'x' }).type, 'seed.model_loaded');
+  assert.throws(() => parseInputLine('{"type":"a.b","data":[]}'), /field "data"/);
+  assert.throws(() => normalizeInput({ type: 'a.b', extra: 1 }), /unknown field "extra"/);
+  assert.throws(() => parseInputLine('nope'), /not JSON/);
+});
+
+test('HTTP ingest: a second server on the port stands by and takes over when the first stops', async () => {
+  const got: string[] = [];
+  const mk = () => new IngestServer({ port: 18123, record: (ev) => (got.push(ev.type), got.length - 1), retryMs: 100 });
+  const a = mk();
+  const b = mk();
+  assert.equal(await a.start(), 'serving');
+  assert.equal(await b.start(), 'standby');
+  const post = (body: string): Promise<number> =>
+    new Promise((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port: 18123, method: 'POST', path: '/v1/events', headers: { 'content-type': 'application/json' } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode!));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  assert.equal(await post('{"type":"one.event"}'), 202);
+  await a.stop();
+  for (let i = 0; i < 50 && b.state !== 'serving'; i++) await new Promise((r) => setTimeout(r, 50));
+  assert.equal(b.state, 'serving');
+  assert.equal(await post('{"type":"two.event"}'), 202);
+  await b.stop();
+  assert.deepEqual(got, ['one.event', 'two.event']);
+});
+
+test('stats page: strict CSP, no script, escaped content', () => {
+  const html = renderStatsHtml(
+    { version: 1, files: ['/f<x>.jsonl'], events: 1, unreadableLines: 0, timeSpan: {}, byType: { 'a.b': 1 }, bySource: {}, byDay: {}, sessions: { count: 1, top: [] }, ai: null, sink: { sessionsWithStats: 0, lockWaitP99Ms: null, lockWaitMaxMs: 0, lockWaitP99Buckets: {}, lockTimeouts: 0, dropped: 0, tornTailsFenced: 0, backends: {} }, perMinute: { categories: ['a'], counts: { a: [1, 2] }, start: '2026-11-28T00:00:00.000Z' } },
+    undefined,
+    'NONCE',
+    'vscode-resource:',
+  );
+  assert.match(html, /default-src 'none'/);
+  assert.match(html, /style-src 'nonce-NONCE'/);
+  assert.doesNotMatch(html, /<script/i);
+  assert.match(html, /\/f&#60;x&#62;\.jsonl/);
+});
