@@ -47,8 +47,10 @@ export class AiHeuristicCollector extends Collector {
     };
     if (!scoreChange(facts).accepted) return;
     const languageId = e.document.languageId;
-    // A paste is not a completion: compare with the clipboard before recording.
-    void vscode.env.clipboard.readText().then(
+    // A paste is not a completion: compare with the clipboard before recording. In the browser,
+    // reading the clipboard asks the user for permission (an error toast), so web UIs skip it.
+    const clipboard = vscode.env.uiKind === vscode.UIKind.Web ? Promise.resolve('\u0000') : vscode.env.clipboard.readText();
+    void clipboard.then(
       (clip) => {
         const s = scoreChange({ ...facts, isPaste: clip === text });
         if (!s.accepted) return;
