@@ -24,6 +24,8 @@ const common = {
 const builds = [
   { ...common, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js' },
   { ...common, entryPoints: ['src/cli.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
+  // verify's worker thread, loaded by path from next to the bundle that starts it
+  { ...common, entryPoints: ['src/integrity/verifyWorker.ts'], outfile: 'dist/verifyWorker.js' },
 ];
 
 // The public API's type declarations ship beside the bundle (package.json "types").

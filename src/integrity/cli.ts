@@ -14,6 +14,7 @@ const HELP: Record<string, string> = {
   --json             machine-readable report (documented in README)
   --max-problems N   list at most N problems (default 100; all are counted)
   --max-line N       length cap per line in bytes (default 1048576)
+  --jobs N           classify lines in N worker threads (default 0: in-process; faster, more memory)
 
 Exit status: 0 clean, 1 problems found, 2 could not run.`,
   repair: `telemetry-sink repair — move damaged lines to a quarantine file, losslessly
@@ -45,7 +46,7 @@ function progress(label: string): ((done: number, total: number) => void) | unde
 }
 
 export async function runIntegrityCommand(cmd: 'verify' | 'repair' | 'stats', argv: string[]): Promise<number> {
-  const f = parseFlags(argv, ['file', 'max-problems', 'max-line', 'lock-timeout'], ['all', 'json', 'help']);
+  const f = parseFlags(argv, ['file', 'max-problems', 'max-line', 'lock-timeout', 'jobs'], ['all', 'json', 'help']);
   if (f.help) {
     process.stdout.write(HELP[cmd] + '\n');
     return 0;
@@ -55,7 +56,7 @@ export async function runIntegrityCommand(cmd: 'verify' | 'repair' | 'stats', ar
   try {
     if (cmd === 'verify') {
       const p = progress('verifying');
-      const r = await verify({ file, all: !!f.all, maxProblems: intFlag('max-problems', f['max-problems'], 100), maxLineBytes: intFlag('max-line', f['max-line'], 1024 * 1024), onProgress: p });
+      const r = await verify({ file, all: !!f.all, maxProblems: intFlag('max-problems', f['max-problems'], 100), maxLineBytes: intFlag('max-line', f['max-line'], 1024 * 1024), workers: intFlag('jobs', f.jobs, 0), onProgress: p });
       if (p) process.stderr.write('\r\x1b[K');
       process.stdout.write(json ? JSON.stringify(r, null, 2) + '\n' : formatVerify(r));
       return r.clean ? 0 : 1;

@@ -19,6 +19,8 @@ export interface ScanOptions {
   chunkSize?: number;
   onProgress?: (bytesDone: number) => void;
   signal?: AbortSignal;
+  /** Awaited after each chunk's lines were handed over (backpressure for pipelined consumers). */
+  afterChunk?: () => Promise<void> | void;
 }
 
 export class IntegrityError extends Error {
@@ -99,6 +101,7 @@ export async function scanLines(file: string, end: number, onLine: (l: RawLine) 
       }
       pos += bytesRead;
       opts.onProgress?.(pos);
+      if (opts.afterChunk) await opts.afterChunk();
     }
     if (lineLen > 0) {
       const bytes = Buffer.concat(parts, partsLen);

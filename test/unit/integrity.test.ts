@@ -18,10 +18,16 @@ function line(seq: number, opts: { sid?: string; type?: string; data?: Record<st
 }
 const good = (from: number, to: number, sid = SID): string => Array.from({ length: to - from + 1 }, (_, i) => line(from + i, { sid })).join('');
 
+/** Every corpus file is verified in-process and with two worker threads: the reports must agree. */
 async function check(content: string | Buffer): Promise<VerifyReport> {
   const file = path.join(tmp(), 'events.jsonl');
   fs.writeFileSync(file, content);
-  return verify({ file, maxProblems: 1000 });
+  const inProcess = await verify({ file, maxProblems: 1000, workers: 0 });
+  const threaded = await verify({ file, maxProblems: 1000, workers: 2 });
+  assert.equal(threaded.parallel, 2);
+  const strip = (r: VerifyReport): unknown => ({ ...r, elapsedMs: 0, megabytesPerSecond: 0, parallel: 0 });
+  assert.deepEqual(strip(threaded), strip(inProcess), 'worker threads report exactly what the in-process path does');
+  return inProcess;
 }
 const codes = (r: VerifyReport): string[] => r.problems.map((p) => `${p.line}:${p.code}`);
 

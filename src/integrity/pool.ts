@@ -1,0 +1,94 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { classifyPacket, Packet, PacketResult, packetTransfer } from './packet';
+import { IntegrityError } from './reader';
+
+/** Where the worker script sits: next to this module (dist/ for the bundles, out/ for tests). */
+/** Small young generations keep each worker's footprint down (verify creates short-lived objects). */
+const YOUNG_MB = 8;
+
+export function workerScript(): string | undefined {
+  const p = path.join(__dirname, 'verifyWorker.js');
+  return fs.existsSync(p) ? p : undefined;
+}
+
+/**
+ * Classifies packets in worker threads (or in-process with 0 workers) and applies the results
+ * strictly in packet order. At most `depth` packets are in flight.
+ */
+export class PacketPool {
+  private readonly workers: Worker[] = [];
+  private next = 0;
+  private inFlight = 0;
+  private nextToApply = 0;
+  private readonly done = new Map<number, { p: Packet; r: PacketResult }>();
+  private waiters: Array<() => void> = [];
+  private failure: Error | undefined;
+
+  constructor(count: number, private readonly apply: (p: Packet, r: PacketResult) => void) {
+    const script = count > 0 ? workerScript() : undefined;
+    if (!script) return;
+    for (let i = 0; i < count; i++) {
+      const w = new Worker(script, { resourceLimits: { maxYoungGenerationSizeMb: YOUNG_MB, maxOldGenerationSizeMb: 64 } });
+      w.on('message', (m: { p: Packet; r: PacketResult }) => this.onResult(m.p, m.r));
+      w.on('error', (err) => this.fail(err));
+      this.workers.push(w);
+    }
+  }
+
+  get parallel(): number {
+    return this.workers.length;
+  }
+
+  submit(p: Packet): void {
+    if (this.failure) throw this.failure;
+    if (!this.workers.length) {
+      this.apply(p, classifyPacket(p));
+      this.nextToApply++;
+      return;
+    }
+    this.inFlight++;
+    this.workers[this.next++ % this.workers.length]!.postMessage(p, packetTransfer(p));
+  }
+
+  private onResult(p: Packet, r: PacketResult): void {
+    this.done.set(r.seq, { p, r });
+    try {
+      for (let x = this.done.get(this.nextToApply); x; x = this.done.get(this.nextToApply)) {
+        this.done.delete(this.nextToApply);
+        this.nextToApply++;
+        this.inFlight--;
+        this.apply(x.p, x.r);
+      }
+    } catch (err) {
+      this.fail(err as Error);
+    }
+    this.wake();
+  }
+
+  private fail(err: Error): void {
+    this.failure ??= new IntegrityError('ERR_READ', `verify worker failed: ${err.message}`);
+    this.wake();
+  }
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  async waitBelow(k: number): Promise<void> {
+    while (this.inFlight >= k && !this.failure) await new Promise<void>((r) => this.waiters.push(r));
+    if (this.failure) throw this.failure;
+  }
+
+  drain(): Promise<void> {
+    return this.waitBelow(1);
+  }
+
+  close(): void {
+    for (const w of this.workers) void w.terminate();
+    this.workers.length = 0;
+  }
+}
