@@ -4,25 +4,9 @@
  */
 import { stripContent } from '../capture/privacy';
 
-export const AI_KINDS = ['shown', 'accepted', 'partially_accepted', 'rejected', 'error'] as const;
-export type AiKind = (typeof AI_KINDS)[number];
+import type { AiKind } from './local-telemetry-sink';
 
-export interface AiEvent {
-  kind: AiKind;
-  'gen_ai.provider.name'?: string;
-  'gen_ai.request.model'?: string;
-  'gen_ai.usage.input_tokens'?: number;
-  'gen_ai.usage.output_tokens'?: number;
-  latency_ms?: number;
-  chars?: number;
-  lines?: number;
-  language_id?: string;
-  is_local?: boolean;
-  success?: boolean;
-  correlation_id?: string;
-  /** Completion text: written only when telemetrySink.captureContent is on. */
-  text?: string;
-}
+export const AI_KINDS: readonly AiKind[] = ['shown', 'accepted', 'partially_accepted', 'rejected', 'error'];
 
 const STRINGS = ['gen_ai.provider.name', 'gen_ai.request.model', 'language_id', 'correlation_id', 'text'];
 const COUNTS = ['gen_ai.usage.input_tokens', 'gen_ai.usage.output_tokens', 'latency_ms', 'chars', 'lines'];

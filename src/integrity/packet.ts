@@ -45,13 +45,25 @@ export class PacketBuilder {
   private buf: Uint8Array;
   private used = 0;
   private n = 0;
-  private start: number[] = [];
-  private end: number[] = [];
-  private offset: number[] = [];
-  private length: number[] = [];
-  private lflags: number[] = [];
+  private cap = 1024;
+  private start = new Uint32Array(this.cap);
+  private end = new Uint32Array(this.cap);
+  private offset = new Float64Array(this.cap);
+  private length = new Float64Array(this.cap);
+  private lflags = new Uint8Array(this.cap);
   private firstLine = 0;
-  constructor(private readonly size: number, private readonly maxLine: number, private readonly nextSeq: () => number, private readonly emit: (p: Packet) => void) {
+  private file = 0;
+  /**
+   * `reuse`: the consumer is done with a packet when emit returns (in-process), so buffers are
+   * reused; otherwise (workers) each packet gets its own, transferable buffers.
+   */
+  constructor(
+    private readonly size: number,
+    private readonly maxLine: number,
+    private readonly nextSeq: () => number,
+    private readonly emit: (p: Packet) => void,
+    private readonly reuse: boolean,
+  ) {
     this.buf = new Uint8Array(size);
   }
 
@@ -63,42 +75,51 @@ export class PacketBuilder {
       this.file = file;
       if (b.length > this.buf.length) this.buf = new Uint8Array(b.length);
     }
+    if (this.n === this.cap) this.grow();
+    const i = this.n++;
     this.buf.set(b, this.used);
-    this.start.push(this.used);
+    this.start[i] = this.used;
     this.used += b.length;
-    this.end.push(this.used);
-    this.offset.push(l.offset);
-    this.length.push(l.length);
-    this.lflags.push((l.terminated ? 1 : 0) | (l.truncated ? 2 : 0));
-    this.n++;
+    this.end[i] = this.used;
+    this.offset[i] = l.offset;
+    this.length[i] = l.length;
+    this.lflags[i] = (l.terminated ? 1 : 0) | (l.truncated ? 2 : 0);
   }
-  private file = 0;
+
+  private grow(): void {
+    this.cap *= 2;
+    const g = <T extends Uint32Array | Float64Array | Uint8Array>(a: T, mk: new (n: number) => T): T => {
+      const x = new mk(this.cap);
+      x.set(a);
+      return x;
+    };
+    this.start = g(this.start, Uint32Array);
+    this.end = g(this.end, Uint32Array);
+    this.offset = g(this.offset, Float64Array);
+    this.length = g(this.length, Float64Array);
+    this.lflags = g(this.lflags, Uint8Array);
+  }
 
   flush(): void {
     if (this.n === 0) return;
+    const n = this.n;
+    const view = this.reuse;
     this.emit({
       seq: this.nextSeq(),
       file: this.file,
       firstLine: this.firstLine,
-      n: this.n,
-      bytes: this.buf.subarray(0, this.used),
-      start: Uint32Array.from(this.start),
-      end: Uint32Array.from(this.end),
-      offset: Float64Array.from(this.offset),
-      length: Float64Array.from(this.length),
-      lflags: Uint8Array.from(this.lflags),
+      n,
+      bytes: view ? this.buf.subarray(0, this.used) : this.buf.slice(0, this.used),
+      start: view ? this.start.subarray(0, n) : this.start.slice(0, n),
+      end: view ? this.end.subarray(0, n) : this.end.slice(0, n),
+      offset: view ? this.offset.subarray(0, n) : this.offset.slice(0, n),
+      length: view ? this.length.subarray(0, n) : this.length.slice(0, n),
+      lflags: view ? this.lflags.subarray(0, n) : this.lflags.slice(0, n),
       maxLine: this.maxLine,
     });
-    // In-process the packet was consumed synchronously and its buffer can be reused; a worker
-    // took it (transferred: detached, byteLength 0), so a new one is needed.
-    if (this.buf.byteLength === 0 || this.buf.byteLength !== this.size) this.buf = new Uint8Array(this.size);
+    if (this.buf.byteLength !== this.size) this.buf = new Uint8Array(this.size);
     this.used = 0;
     this.n = 0;
-    this.start = [];
-    this.end = [];
-    this.offset = [];
-    this.length = [];
-    this.lflags = [];
   }
 }
 
@@ -112,16 +133,18 @@ function tsMs(s: string): number {
   return Date.UTC(d(0, 4), d(5, 2) - 1, d(8, 2), d(11, 2), d(14, 2), d(17, 2), d(20, 3));
 }
 
-export function classifyPacket(p: Packet): PacketResult {
+/** Classifies a packet; with `into` (in-process), its arrays are reused when large enough. */
+export function classifyPacket(p: Packet, into?: PacketResult): PacketResult {
   const n = p.n;
+  const fits = into !== undefined && into.flags.length >= n;
   const r: PacketResult = {
     seq: p.seq,
-    flags: new Uint8Array(n),
-    sseq: new Float64Array(n),
-    sid: new Uint32Array(n),
-    type: new Uint32Array(n),
-    ts: new Float64Array(n),
-    fp: new Float64Array(n),
+    flags: fits ? into.flags : new Uint8Array(n),
+    sseq: fits ? into.sseq : new Float64Array(n),
+    sid: fits ? into.sid : new Uint32Array(n),
+    type: fits ? into.type : new Uint32Array(n),
+    ts: fits ? into.ts : new Float64Array(n),
+    fp: fits ? into.fp : new Float64Array(n),
     sids: [],
     types: [],
     problems: [],

@@ -25,6 +25,8 @@ export class PacketPool {
   private readonly done = new Map<number, { p: Packet; r: PacketResult }>();
   private waiters: Array<() => void> = [];
   private failure: Error | undefined;
+  /** In-process: one result whose arrays are reused packet after packet. */
+  private spare: PacketResult | undefined;
 
   constructor(count: number, private readonly apply: (p: Packet, r: PacketResult) => void) {
     const script = count > 0 ? workerScript() : undefined;
@@ -44,7 +46,8 @@ export class PacketPool {
   submit(p: Packet): void {
     if (this.failure) throw this.failure;
     if (!this.workers.length) {
-      this.apply(p, classifyPacket(p));
+      this.spare = classifyPacket(p, this.spare);
+      this.apply(p, this.spare);
       this.nextToApply++;
       return;
     }

@@ -233,7 +233,7 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
   try {
     for (let fi = 0; fi < ranges.length; fi++) {
       const r = ranges[fi]!;
-      const builder = new PacketBuilder(packetBytes, maxLine, () => packetSeq++, (p) => pool.submit(p));
+      const builder = new PacketBuilder(packetBytes, maxLine, () => packetSeq++, (p) => pool.submit(p), pool.parallel === 0);
       const lines = await scanLines(r.path, r.end, (l) => builder.add(l, fi), {
         bufferCap: maxLine,
         signal: opts.signal,
@@ -251,6 +251,9 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
       }
       report.files.push({ path: r.path, checkedBytes: r.end, lines, locked: r.locked, beingWritten: Math.max(0, now - r.end) });
     }
+  } catch (err) {
+    ids.dispose();
+    throw err;
   } finally {
     pool.close();
   }

@@ -333,33 +333,9 @@ export class Sink {
     while (this.queuedEvents > 0 && !this.closed) {
       const t0 = performance.now();
       let tries = 0;
-      let err: SinkError | undefined;
-      for (;;) {
-        try {
-          if (this.attemptLock()) break;
-        } catch (e) {
-          err = asSinkError(e, 'ERR_OPEN');
-          break;
-        }
-        tries++;
-        const waited = performance.now() - t0;
-        if (waited >= this.o.lockTimeoutMs) {
-          this.st.lockTimeouts++;
-          err = new SinkError('ERR_LOCK_TIMEOUT', `could not lock ${this.file} within ${this.o.lockTimeoutMs} ms (${this.backend.name}); ${this.queuedEvents} events stay queued`);
-          break;
-        }
-        await pause(tries);
-      }
-      if (err) {
-        res.error = this.fault(err);
-        break;
-      }
-      this.noteAcquired(t0, tries);
-      const e = this.writeHeld(res);
-      if (e) {
-        res.error = this.fault(e);
-        break;
-      }
+      let step: SinkError | boolean;
+      while ((step = this.lockStep(t0, tries, this.o.lockTimeoutMs)) === false) await pause(++tries);
+      if (!this.writeAfterLock(step, res)) break;
     }
     this.afterDrain(res);
     return res;
@@ -371,35 +347,35 @@ export class Sink {
     while (this.queuedEvents > 0 && !this.closed) {
       const t0 = performance.now();
       let tries = 0;
-      let err: SinkError | undefined;
-      for (;;) {
-        try {
-          if (this.attemptLock()) break;
-        } catch (e) {
-          err = asSinkError(e, 'ERR_OPEN');
-          break;
-        }
-        tries++;
-        if (performance.now() - t0 >= timeoutMs) {
-          this.st.lockTimeouts++;
-          err = new SinkError('ERR_LOCK_TIMEOUT', `could not lock ${this.file} within ${timeoutMs} ms (${this.backend.name})`);
-          break;
-        }
-        sleepSync(Math.min(tries, 10));
-      }
-      if (err) {
-        res.error = this.fault(err);
-        break;
-      }
-      this.noteAcquired(t0, tries);
-      const e = this.writeHeld(res);
-      if (e) {
-        res.error = this.fault(e);
-        break;
-      }
+      let step: SinkError | boolean;
+      while ((step = this.lockStep(t0, tries, timeoutMs)) === false) sleepSync(Math.min(++tries, 10));
+      if (!this.writeAfterLock(step, res)) break;
     }
     this.afterDrain(res);
     return res;
+  }
+
+  /** One try-lock attempt of an acquisition that started at t0: true held, false busy, or the error. */
+  private lockStep(t0: number, tries: number, timeoutMs: number): SinkError | boolean {
+    try {
+      if (this.attemptLock()) {
+        this.noteAcquired(t0, tries);
+        return true;
+      }
+    } catch (e) {
+      return asSinkError(e, 'ERR_OPEN');
+    }
+    if (performance.now() - t0 < timeoutMs) return false;
+    this.st.lockTimeouts++;
+    return new SinkError('ERR_LOCK_TIMEOUT', `could not lock ${this.file} within ${timeoutMs} ms (${this.backend.name}); ${this.queuedEvents} events stay queued`);
+  }
+
+  /** After an acquisition: write under the lock, or record the failure. False ends the drain. */
+  private writeAfterLock(step: SinkError | true, res: FlushResult): boolean {
+    const err = step === true ? this.writeHeld(res) : step;
+    if (!err) return true;
+    res.error = this.fault(err);
+    return false;
   }
 
   private noteAcquired(t0: number, tries: number): void {
@@ -608,18 +584,9 @@ export class Sink {
     await this.flush();
     const t0 = performance.now();
     let tries = 0;
-    for (;;) {
-      try {
-        if (this.attemptLock()) break;
-      } catch (e) {
-        return { rotated: false, error: this.fault(asSinkError(e, 'ERR_OPEN')) };
-      }
-      if (performance.now() - t0 >= this.o.lockTimeoutMs) {
-        this.st.lockTimeouts++;
-        return { rotated: false, error: this.fault(new SinkError('ERR_LOCK_TIMEOUT', `could not lock ${this.file} to rotate it`)) };
-      }
-      await pause(++tries);
-    }
+    let step: SinkError | boolean;
+    while ((step = this.lockStep(t0, tries, this.o.lockTimeoutMs)) === false) await pause(++tries);
+    if (step !== true) return { rotated: false, error: this.fault(step) };
     const before = this.st.rotations;
     if (this.lockedSize > 0) this.rotateHeld();
     this.release();

@@ -81,20 +81,7 @@ export class ByteQueue {
     buf.set(typeSource, p);
     p += typeSource.length;
     p += buf.write(dataJson, p, dlen, 'utf8');
-    buf[p++] = 0x7d; // } — the crc covers the line as it reads without its crc member
-    let crc = crc32(buf.subarray(off, p)) >>> 0;
-    buf[p - 1] = 0x2c; // , — now continue with "crc":"…"}
-    buf.set(CRC_KEY, p);
-    p += CRC_KEY.length;
-    for (let k = 7; k >= 0; k--) {
-      buf[p + k] = HEX[crc & 15]!;
-      crc >>>= 4;
-    }
-    p += 8;
-    buf[p++] = 0x22;
-    buf[p++] = 0x7d;
-    buf[p++] = 0x0a;
-    return this.commit(c, p - off);
+    return this.seal(c, off, p);
   }
 
   /** Appends one envelope from its JSON text without the closing brace (used for rare, built lines). */
@@ -104,7 +91,15 @@ export class ByteQueue {
     const buf = c.buf;
     const off = c.end;
     buf.write(body, off, blen, 'utf8');
-    let p = off + blen;
+    return this.seal(c, off, off + blen);
+  }
+
+  /**
+   * Closes the line started at `off` whose text (without the closing brace) ends at `p`: the crc
+   * covers it as it reads with "}" and without the crc member; then ,"crc":"…"}\n follows.
+   */
+  private seal(c: Chunk, off: number, p: number): number {
+    const buf = c.buf;
     buf[p++] = 0x7d;
     let crc = crc32(buf.subarray(off, p)) >>> 0;
     buf[p - 1] = 0x2c;

@@ -8,6 +8,7 @@ import { verify, VerifyReport } from '../../src/integrity/verify';
 import { repair, rebuild } from '../../src/integrity/repair';
 import { stats } from '../../src/integrity/stats';
 import { loadFsExt } from '../../src/sink/locks';
+import { FingerprintSet } from '../../src/integrity/idset';
 
 const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'lts-int-'));
 const SID = 'aaaaaaaa-0000-4000-8000-000000000001';
@@ -215,4 +216,21 @@ test('stats: counts by type/source/day and AI acceptance', async () => {
   assert.deepEqual(s.ai!.byModel.m1, { shown: 4, accepted: 1, rejected: 1 });
   assert.equal(s.byDay['2026-11-28'], 7);
   assert.ok(s.perMinute.categories.includes('ai'));
+});
+
+test('fingerprint set: duplicates found across spilled runs, nothing else', () => {
+  const set = new FingerprintSet();
+  const dups = [17, 2 ** 40 + 5, 123_456_789];
+  let x = 1;
+  for (let i = 0; i < 700_000; i++) {
+    x = (x * 48271) % 2147483647; // distinct values (a full-period generator)
+    set.add(x * 1024 + 0.0);
+    if (i === 10) set.add(dups[0]!);
+    if (i === 300_000) set.add(dups[0]!);
+    if (i === 400_000) set.add(dups[1]!);
+    if (i === 699_999) set.add(dups[1]!);
+    if (i === 5) set.add(dups[2]!);
+    if (i === 6) set.add(dups[2]!);
+  }
+  assert.deepEqual([...set.duplicates()].sort((a, b) => a - b), [...dups].sort((a, b) => a - b));
 });
