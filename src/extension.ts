@@ -77,10 +77,11 @@ export function activate(context: vscode.ExtensionContext): LocalTelemetrySinkAp
   const deps: CommandDeps = { rt, reports, status, flushCollectors };
 
   let ingest: IngestServer | undefined;
+  let ingestKey = '';
   const syncHttp = (): void => {
     const h = rt.settings.http;
     const key = JSON.stringify(h);
-    if (ingest && (!h.enabled || (ingest as unknown as { key: string }).key !== key)) {
+    if (ingest && (!h.enabled || ingestKey !== key)) {
       void ingest.stop();
       ingest = undefined;
     }
@@ -91,7 +92,7 @@ export function activate(context: vscode.ExtensionContext): LocalTelemetrySinkAp
         record: (ev) => rt.recordStrict(ev.type, ev.data, 'http'),
         log: (level, msg) => (level === 'error' ? log.error(msg) : log.info(msg)),
       });
-      (ingest as unknown as { key: string }).key = key;
+      ingestKey = key;
       void ingest.start();
     }
   };

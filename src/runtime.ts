@@ -1,5 +1,4 @@
 import * as vscode from 'vscode';
-import * as os from 'node:os';
 import { Sink, SinkStats } from './sink/appender';
 import { defaultEventsFile, expandHome } from './sink/paths';
 import { parseSettings, Settings, sinkKey } from './config';
@@ -88,13 +87,12 @@ export class Runtime implements vscode.Disposable {
       node: process.versions.node,
       extension_version: this.extensionVersion,
       pid: process.pid,
-      host: os.hostname() ? 'local' : 'unknown',
       lock_backend: this.sink?.backend.name,
       lock_backend_reason: this.sink?.backendReason,
     };
   }
 
-  /** Re-reads settings; returns true when anything changed. */
+  /** Re-reads settings and applies them (pause state, exclusions, the sink if its shape changed). */
   reload(): void {
     const { settings } = this.readSettings();
     this.settings = settings;

@@ -11,7 +11,10 @@ export class AiHeuristicCollector extends Collector {
   private readonly lastTyping = new Map<string, number>();
   constructor(ctx: CaptureContext) {
     super(ctx);
-    this.subs.push(vscode.workspace.onDidChangeTextDocument((e) => this.onChange(e)));
+    this.subs.push(
+      vscode.workspace.onDidChangeTextDocument((e) => this.onChange(e)),
+      vscode.workspace.onDidCloseTextDocument((d) => this.lastTyping.delete(d.uri.toString())),
+    );
   }
 
   private aiActive(): boolean {

@@ -1,4 +1,5 @@
 import { defaultEventsFile } from '../sink/paths';
+import { listRotated } from '../sink/rotation';
 import { IntegrityError } from './reader';
 import { verify } from './verify';
 import { repair } from './repair';
@@ -62,7 +63,6 @@ export async function runIntegrityCommand(cmd: 'verify' | 'repair' | 'stats', ar
       return r.clean ? 0 : 1;
     }
     if (cmd === 'repair') {
-      const { listRotated } = await import('../sink/rotation');
       const targets = f.all ? [...listRotated(file).map((x) => x.path), file] : [file];
       const results = [];
       for (const t of targets) results.push(await repair({ file: t, lockTimeoutMs: intFlag('lock-timeout', f['lock-timeout'], 5000) }));

@@ -3,7 +3,6 @@
  */
 export type SinkErrorCode =
   | 'ERR_INVALID_EVENT'
-  | 'ERR_SINK_CLOSED'
   | 'ERR_LOCK_TIMEOUT'
   | 'ERR_LOCK_UNAVAILABLE'
   | 'ERR_LOCK_COMPROMISED'
