@@ -244,3 +244,26 @@ test('disk full (ENOSPC on a tiny tmpfs): a live writer keeps its queue and reco
     execFileSync('umount', [dir]);
   }
 });
+
+test('an fs-ext binary that cannot load (wrong ABI/corrupt): the CLI falls back to the lock file and says why', { timeout: 30_000 }, async () => {
+  // A copy of the bundle next to an fs-ext whose native binary is garbage, as a VSIX built for
+  // another runtime would be: require('fs-ext') throws, the sink must still work.
+  const dir = tmpDir();
+  const dist = path.join(dir, 'dist');
+  fs.mkdirSync(dist);
+  fs.copyFileSync(CLI, path.join(dist, 'cli.js'));
+  const fx = path.join(dir, 'node_modules', 'fs-ext');
+  fs.mkdirSync(path.join(fx, 'build', 'Release'), { recursive: true });
+  fs.writeFileSync(path.join(fx, 'package.json'), JSON.stringify({ name: 'fs-ext', version: '2.1.1', main: 'fs-ext.js' }));
+  fs.writeFileSync(path.join(fx, 'fs-ext.js'), "module.exports = require('./build/Release/fs_ext.node');\n");
+  fs.writeFileSync(path.join(fx, 'build', 'Release', 'fs_ext.node'), 'not an ELF file');
+  const file = path.join(dir, 'events.jsonl');
+  const r = await run(process.execPath, [path.join(dist, 'cli.js'), 'record', '--file', file], { input: '{"type":"abi.test","data":{}}\n', env: { ...process.env, TELEMETRY_SINK_VERBOSE: '1' } }).done;
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /lock backend lockfile \(fallback: fs-ext could not load/);
+  const start = analyze([file]).valid.find((v) => v.type === 'session.start')!;
+  assert.equal(start.data.lock_backend, 'lockfile');
+  const flockOnly = await run(process.execPath, [path.join(dist, 'cli.js'), 'record', '--file', file, '--lock', 'flock'], { input: '{"type":"abi.test","data":{}}\n' }).done;
+  assert.equal(flockOnly.code, 1);
+  assert.match(flockOnly.stderr, /ERR_LOCK_UNAVAILABLE/);
+});
