@@ -485,6 +485,16 @@ export class Sink {
           return undefined;
         }
         const n = batch.events;
+        // A lock file can be broken by a process that misjudged it stale: never write unless it is ours.
+        if (this.backend.stillHeld && !this.backend.stillHeld()) {
+          this.held = false;
+          try {
+            this.backend.unlock(fd); // releases a flock; leaves the other process's lock file alone
+          } catch {
+            /* the compromise is reported below, once */
+          }
+          return new SinkError('ERR_LOCK_COMPROMISED', `the lock on ${this.file} was taken from this process before it wrote; ${this.queuedEvents} events stay queued`);
+        }
         const buf = fence ? Buffer.concat([NL_BUF, batch.bytes]) : batch.bytes;
         this.writeAll(fd, buf, size);
         if (fence) {

@@ -25,6 +25,8 @@ export interface LockBackend {
   readonly counters: { staleBroken: number; compromised: number };
   /** flock only: counters of the companion lock file taken in mixed mode. */
   readonly mixedCounters?: { staleBroken: number; compromised: number };
+  /** Whether the lock is provably still ours (lock files can be broken by others; flock cannot). */
+  stillHeld?(): boolean;
 }
 
 interface FsExt {
@@ -110,6 +112,9 @@ export class FlockBackend implements LockBackend {
       this.rawUnlock(fd);
     }
   }
+  stillHeld(): boolean {
+    return !this.companionHeld || this.companion!.stillHeld();
+  }
   /** Counters of the companion lock file (mixed mode) show up as this backend's. */
   get mixedCounters(): { staleBroken: number; compromised: number } | undefined {
     return this.companion?.counters;
@@ -139,6 +144,8 @@ export interface LockfileOptions {
   staleMs?: number;
   /** Keep the mixed-backend marker fresh (writers: yes; repair/verify, which also take flock: no). */
   announce?: boolean;
+  /** Test hook: runs between judging a lock stale and renaming it (to force the breakers' race). */
+  beforeBreak?: () => void;
 }
 
 interface LockRecord {
@@ -165,7 +172,9 @@ export class LockfileBackend implements LockBackend {
   constructor(readonly lockPath: string, opts: LockfileOptions = {}) {
     this.staleMs = opts.staleMs ?? 10_000;
     this.announce = opts.announce ?? true;
+    this.beforeBreak = opts.beforeBreak;
   }
+  private readonly beforeBreak?: () => void;
 
   /** Keeps the marker fresh; after a missing/stale marker, waits out the grace period. */
   private announceSelf(now: number): boolean {
@@ -233,7 +242,11 @@ export class LockfileBackend implements LockBackend {
     }
   }
 
-  /** Judges the current lock; breaks it when stale with a rename only one process can win. */
+  /**
+   * Judges the current lock; breaks it when stale with a rename only one process can win, then
+   * checks that what moved is exactly what was judged: same inode, mtime, size and bytes. (The inode
+   * alone is not enough: a lock file created right after another was unlinked reuses its inode.)
+   */
   breakIfStale(now = Date.now()): boolean {
     let st: fs.Stats;
     let raw: string;
@@ -249,18 +262,20 @@ export class LockfileBackend implements LockBackend {
     if (!stale && rec && rec.host === this.host && rec.pid !== process.pid && !pidAlive(rec.pid)) stale = true;
     if (!stale) return false;
     const aside = `${this.lockPath}.stale-${process.pid}-${randomBytes(6).toString('hex')}`;
+    this.beforeBreak?.();
     try {
       fs.renameSync(this.lockPath, aside);
     } catch {
       return false; // someone else moved it first
     }
-    let movedIno = -1;
+    let same = false;
     try {
-      movedIno = fs.statSync(aside).ino;
+      const moved = fs.statSync(aside);
+      same = moved.ino === st.ino && moved.mtimeMs === st.mtimeMs && moved.size === st.size && fs.readFileSync(aside, 'utf8') === raw;
     } catch {
-      /* fallthrough: treat as not ours */
+      /* treat as not ours */
     }
-    if (movedIno === st.ino) {
+    if (same) {
       fs.rmSync(aside, { force: true });
       this.counters.staleBroken++;
       return true;
@@ -274,6 +289,12 @@ export class LockfileBackend implements LockBackend {
     }
     fs.rmSync(aside, { force: true });
     return false;
+  }
+
+  /** True while the lock file still holds this process's token (checked right before writing). */
+  stillHeld(): boolean {
+    const rec = this.token ? readRecord(this.lockPath) : undefined;
+    return !!rec && rec.token === this.token;
   }
 }
 

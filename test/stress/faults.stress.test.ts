@@ -74,6 +74,7 @@ async function killTest(backend: 'flock' | 'lockfile', kills: number, env: NodeJ
     assert.throws(() => JSON.parse(text), /end of JSON|Unterminated|Unexpected end|Expected/);
   }
   const fenced = done.map((d) => lastJson<{ stats: { tornTailsFenced: number } }>(d.stdout).stats.tornTailsFenced).reduce((x, y) => x + y, 0);
+  for (const d of done) assert.equal(lastJson<{ stats: { lockCompromised: number } }>(d.stdout).stats.lockCompromised, 0, 'no survivor ever lost its lock');
   assert.ok(fenced <= a.invalid.length, 'fences never exceed torn lines');
   // The verifier agrees: exactly the torn lines, and no problem in any survivor's session.
   const v = run(process.execPath, [CLI, 'verify', '--file', file, '--json', '--max-problems', '100000']);

@@ -285,6 +285,30 @@ test('lockfile: mutual exclusion, stale break by rename, and a compromised holde
   assert.deepEqual(fs.readdirSync(dir), [], 'no stale leftovers');
 });
 
+test('lockfile: two breakers of one dead holder never both hold (the slot refilled meanwhile is put back)', () => {
+  const dir = tmp();
+  const lp = path.join(dir, 'e.jsonl.lock');
+  // A dead holder's lock: a pid that cannot exist.
+  fs.writeFileSync(lp, JSON.stringify({ pid: 2 ** 22 + 12345, host: os.hostname(), token: 'dead', ts: Date.now() }));
+  const b = new LockfileBackend(lp, { announce: false });
+  // C judges the dead lock stale; before C renames it, B breaks it and takes the lock (its new file
+  // may well reuse the freed inode, which is what made an inode-only check unsafe).
+  const c = new LockfileBackend(lp, {
+    announce: false,
+    beforeBreak: () => {
+      assert.equal(b.tryLock(), false, 'B breaks the stale lock');
+      assert.equal(b.tryLock(), true, 'B then takes it');
+    },
+  });
+  assert.equal(c.tryLock(), false, 'C must not take the lock B holds');
+  assert.equal(b.stillHeld(), true, "B's lock was put back");
+  assert.equal(c.tryLock(), false, 'still B');
+  b.unlock();
+  assert.equal(c.tryLock(), true);
+  c.unlock();
+  assert.deepEqual(fs.readdirSync(dir), []);
+});
+
 test('lockfile writers announce themselves; a flock writer then also takes the lock file', { skip: !loadFsExt().mod && 'fs-ext not loadable' }, async () => {
   const file = path.join(tmp(), 'e.jsonl');
   const lf = new Sink({ file, lock: 'lockfile' });
