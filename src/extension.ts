@@ -11,6 +11,7 @@ import { AiHeuristicCollector } from './capture/aiHeuristic';
 import { StatusBar } from './ui/statusBar';
 import { ReportProvider } from './ui/report';
 import { IngestServer } from './ingest/http';
+import { toPrometheus } from './sink/metrics';
 import { createApi } from './ingest/api';
 import type { LocalTelemetrySinkApi } from './ingest/local-telemetry-sink';
 import type { CommandDeps } from './commands/deps';
@@ -90,6 +91,10 @@ export function activate(context: vscode.ExtensionContext): LocalTelemetrySinkAp
         port: h.port,
         token: h.token || undefined,
         record: (ev) => rt.recordStrict(ev.type, ev.data, 'http'),
+        metrics: () => {
+          const st = rt.stats();
+          return st ? toPrometheus(st, { sid: st.sid }) : '';
+        },
         log: (level, msg) => (level === 'error' ? log.error(msg) : log.info(msg)),
       });
       ingestKey = key;

@@ -12,7 +12,7 @@ export async function showStatistics(d: CommandDeps): Promise<string | undefined
   await d.rt.sink?.flush();
   let report;
   try {
-    report = await stats({ file: d.rt.file, all: true });
+    report = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Telemetry Sink: reading statistics' }, () => stats({ file: d.rt.file, all: true }));
   } catch (err) {
     void vscode.window.showErrorMessage(`Telemetry Sink: cannot read statistics: ${(err as Error).message}`);
     return undefined;

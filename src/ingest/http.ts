@@ -5,6 +5,7 @@
  *   POST /telemetry/vscode/event   the seed's payload {event_type, extension, is_local, success, …}
  *   POST /v1/events                {"type": "a.b", "data": {…}} or an array of up to 1000 of them
  *   GET  /health                   {"ok": true}
+ *   GET  /metrics                  this window's sink stats, Prometheus text format
  * Rejections are JSON {"error": {"code", "message"}} with a 4xx status.
  */
 import * as http from 'node:http';
@@ -21,6 +22,8 @@ export interface IngestOptions {
   log?: (level: 'info' | 'warn' | 'error', msg: string) => void;
   /** How often a standby window retries the port (ms). */
   retryMs?: number;
+  /** Prometheus text for GET /metrics (the serving window's sink). */
+  metrics?: () => string;
 }
 
 export type IngestState = 'serving' | 'standby' | 'stopped';
@@ -114,6 +117,12 @@ export class IngestServer {
     }
     const url = (req.url ?? '/').split('?')[0];
     if (req.method === 'GET' && url === '/health') return reply(200, { ok: true, state: this.state });
+    if (req.method === 'GET' && url === '/metrics' && this.o.metrics) {
+      const text = this.o.metrics();
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+      res.end(text);
+      return;
+    }
     const routes: Record<string, boolean> = { '/telemetry/vscode/event': true, '/v1/events': true };
     if (!routes[url!]) return fail(new HttpError(404, 'not_found', `no route ${url}`));
     if (req.method !== 'POST') return fail(new HttpError(405, 'method_not_allowed', 'use POST'));

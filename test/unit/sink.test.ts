@@ -11,6 +11,7 @@ import { applyRetention, listRotated, rotatedName } from '../../src/sink/rotatio
 import { defaultEventsFile } from '../../src/sink/paths';
 import { loadFsExt, LockfileBackend, markerPath } from '../../src/sink/locks';
 import { SinkError } from '../../src/sink/errors';
+import { toPrometheus } from '../../src/sink/metrics';
 import { analyze, seqReport } from '../helpers/analyze';
 
 const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'lts-unit-'));
@@ -326,4 +327,16 @@ test('lockfile writers announce themselves; a flock writer then also takes the l
   const r2 = await fl.flush();
   assert.equal(r2.written, 1);
   await fl.close();
+});
+
+test('metrics: Prometheus text with HELP/TYPE for every series and the lock-wait quantiles', async () => {
+  const sink = new Sink({ file: path.join(tmp(), 'e.jsonl') });
+  sink.record('m.x', {});
+  await sink.flush();
+  const text = toPrometheus(sink.stats(), { sid: 'a"b' });
+  await sink.close();
+  const lines = text.trim().split('\n');
+  for (const l of lines) assert.match(l, /^(# (HELP|TYPE) telemetry_sink_\w+ .+|telemetry_sink_\w+\{[^}]*\} [0-9.e+-]+)$/, l);
+  assert.match(text, /telemetry_sink_events_written_total\{backend="\w+",sid="a_b"\} 1/);
+  assert.match(text, /quantile="0.99"/);
 });

@@ -52,6 +52,18 @@ describe('loopback HTTP ingest', () => {
     assert.equal((await post('/nope', '{}')).status, 404);
   });
 
+  it('GET /metrics serves the sink stats in Prometheus text format', async () => {
+    const text = await new Promise<string>((resolve, reject) => {
+      http.get({ host: '127.0.0.1', port: PORT, path: '/metrics', headers: { host: `127.0.0.1:${PORT}` } }, (res) => {
+        let t = '';
+        res.on('data', (d) => (t += d));
+        res.on('end', () => resolve(t));
+      }).on('error', reject);
+    });
+    assert.match(text, /# TYPE telemetry_sink_lock_wait_seconds gauge/);
+    assert.match(text, /telemetry_sink_events_written_total\{backend="(flock|lockfile)",sid="[^"]+"\} \d+/);
+  });
+
   it('a bearer token, once set, is required', async () => {
     await setting('http.token', 's3cret');
     const { hooks } = await ext();
