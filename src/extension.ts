@@ -130,6 +130,7 @@ export function activate(context: vscode.ExtensionContext): LocalTelemetrySinkAp
     }),
     vscode.env.onDidChangeTelemetryEnabled(() => {
       rt.updatePause();
+      rt.open('telemetry_level_changed');
       status.update();
     }),
   );

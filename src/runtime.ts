@@ -42,11 +42,20 @@ export class Runtime implements vscode.Disposable {
   /** Opens the sink (again) when the settings that shape it changed. */
   open(reason: string): void {
     const file = resolveFile(this.settings);
+    this.file = file;
+    // Disabled (or VS Code's telemetry off while honoured): nothing at all is written, not even
+    // session events; a sink that was open ends its session.
+    if (this.writeNothing()) {
+      if (this.sink) void this.sink.close({ sessionEnd: { reason: 'disabled' } });
+      this.sink = undefined;
+      this.key = '';
+      this.changed.fire();
+      return;
+    }
     const key = sinkKey(this.settings, file);
     if (this.sink && key === this.key) return;
     const old = this.sink;
     if (old) void old.close({ sessionEnd: { reason } });
-    this.file = file;
     this.key = key;
     this.eventsThisSession = 0;
     try {
@@ -102,6 +111,10 @@ export class Runtime implements vscode.Disposable {
     this.changed.fire();
   }
 
+  private writeNothing(): boolean {
+    return !this.settings.enabled || (this.settings.honorVsCodeTelemetryLevel && !vscode.env.isTelemetryEnabled);
+  }
+
   updatePause(): void {
     const s = this.settings;
     let reason: string | undefined;
@@ -135,8 +148,8 @@ export class Runtime implements vscode.Disposable {
 
   /** Records from outside callers (API, command, HTTP): invalid input throws with a clear message. */
   recordStrict(type: string, data: Record<string, unknown>, source: string): number {
-    if (!this.sink) throw Object.assign(new Error(`Local Telemetry Sink has no events file open: ${this.openError ?? 'not started'}`), { code: 'ERR_OPEN' });
     if (this.paused) return -1;
+    if (!this.sink) throw Object.assign(new Error(`Local Telemetry Sink has no events file open: ${this.openError ?? 'not started'}`), { code: 'ERR_OPEN' });
     const seq = this.sink.record(type, data, source);
     if (seq >= 0) this.eventsThisSession++;
     return seq;

@@ -56,3 +56,25 @@ describe('public API and record command', () => {
     }
   });
 });
+
+describe('enabled: false', () => {
+  it('writes nothing at all, not even session events, and a new session starts when re-enabled', async () => {
+    const { api, hooks } = await ext();
+    const oldSid = hooks.runtime.sink!.sid;
+    await setting('enabled', false);
+    try {
+      assert.equal(hooks.runtime.sink, undefined);
+      assert.equal(hooks.status.state, 'paused');
+      assert.equal(api.record('while.disabled', {}), -1);
+      await new Promise((r) => setTimeout(r, 300));
+    } finally {
+      await setting('enabled', undefined);
+    }
+    const sid = hooks.runtime.sink!.sid;
+    assert.notEqual(sid, oldSid);
+    const all = await (await import('./helpers')).lines();
+    assert.ok(!all.some((l) => l.type === 'while.disabled'));
+    assert.ok(all.some((l) => l.sid === oldSid && l.type === 'session.end'), 'the old session ended');
+    assert.ok(all.some((l) => l.sid === sid && l.type === 'session.start'), 'a new one started');
+  });
+});
