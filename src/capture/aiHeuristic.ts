@@ -41,6 +41,7 @@ export class AiHeuristicCollector extends Collector {
     const facts = {
       singleInsert: true,
       insertedChars: text.length,
+      insertedNonWhitespace: text.replace(/\s+/g, '').length,
       insertedLines: countNewlines(text),
       replacedChars: c.rangeLength,
       undoRedo: e.reason !== undefined,

@@ -7,6 +7,8 @@ export interface ChangeFacts {
   /** The change is exactly one content change inserting text at one place. */
   singleInsert: boolean;
   insertedChars: number;
+  /** Inserted characters other than whitespace (Enter + auto-indent inserts none). */
+  insertedNonWhitespace: number;
   insertedLines: number;
   /** Replaced characters (a completion may replace the typed prefix). */
   replacedChars: number;
@@ -33,7 +35,7 @@ export function scoreChange(f: ChangeFacts): Score {
   if (f.undoRedo) return { accepted: false, confidence: 0, reasons: ['undo/redo'] };
   if (f.isPaste) return { accepted: false, confidence: 0, reasons: ['paste'] };
   if (!f.aiExtensionActive) return { accepted: false, confidence: 0, reasons: ['no known AI extension active'] };
-  if (f.insertedChars < 8 && f.insertedLines === 0) return { accepted: false, confidence: 0, reasons: ['too small to tell from typing'] };
+  if (f.insertedNonWhitespace < 8) return { accepted: false, confidence: 0, reasons: ['too little text to tell from typing (Enter, indentation, brackets)'] };
   let c = 0;
   if (f.insertedLines > 0) {
     c += 0.35;

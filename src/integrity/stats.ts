@@ -13,13 +13,18 @@ export interface StatsOptions {
 }
 
 export interface AiStats {
+  /** Counts over every detection (reported and heuristic). */
   shown: number;
   accepted: number;
   partially_accepted: number;
   rejected: number;
   error: number;
-  /** (accepted + partially accepted) / shown, or accepted / (accepted + rejected) when nothing was shown. */
+  /**
+   * Over reported events only (the heuristic sees accepts, never shows): (accepted + partially
+   * accepted) / shown, or accepted / (accepted + rejected) when shown is missing or smaller.
+   */
   acceptanceRate: number | null;
+  reported: { shown: number; accepted: number; rejected: number };
   byDetection: Record<string, number>;
   byModel: Record<string, { shown: number; accepted: number; rejected: number }>;
 }
@@ -82,7 +87,7 @@ export async function stats(opts: StatsOptions): Promise<StatsReport> {
   const minutes = opts.minutes ?? 120;
   const perMinute = new Map<number, Map<string, number>>();
   let newestMinute = -Infinity;
-  const ai: AiStats = { shown: 0, accepted: 0, partially_accepted: 0, rejected: 0, error: 0, acceptanceRate: null, byDetection: {}, byModel: {} };
+  const ai: AiStats = { shown: 0, accepted: 0, partially_accepted: 0, rejected: 0, error: 0, acceptanceRate: null, reported: { shown: 0, accepted: 0, rejected: 0 }, byDetection: {}, byModel: {} };
   let sawAi = false;
 
   const sizes: number[] = [];
@@ -139,7 +144,13 @@ export async function stats(opts: StatsOptions): Promise<StatsReport> {
         if (kind) {
           sawAi = true;
           ai[kind]++;
-          inc(ai.byDetection, typeof data.detection === 'string' ? data.detection : 'reported');
+          const detection = typeof data.detection === 'string' ? data.detection : 'reported';
+          inc(ai.byDetection, detection);
+          if (detection === 'reported') {
+            if (kind === 'shown') ai.reported.shown++;
+            else if (kind === 'accepted' || kind === 'partially_accepted') ai.reported.accepted++;
+            else if (kind === 'rejected') ai.reported.rejected++;
+          }
           const model = typeof data['gen_ai.request.model'] === 'string' ? (data['gen_ai.request.model'] as string) : 'unknown';
           const bm = (ai.byModel[model] ??= { shown: 0, accepted: 0, rejected: 0 });
           if (kind === 'shown') bm.shown++;
@@ -173,8 +184,8 @@ export async function stats(opts: StatsOptions): Promise<StatsReport> {
     r.sink.lockWaitP99Ms = { max: p99s[p99s.length - 1]!, median: p99s[Math.floor((p99s.length - 1) / 2)]! };
   }
   if (sawAi) {
-    const acc = ai.accepted + ai.partially_accepted;
-    ai.acceptanceRate = ai.shown > 0 ? round(acc / ai.shown) : acc + ai.rejected > 0 ? round(acc / (acc + ai.rejected)) : null;
+    const { shown, accepted: acc, rejected } = ai.reported;
+    ai.acceptanceRate = shown > 0 && acc <= shown ? round(acc / shown) : acc + rejected > 0 ? round(acc / (acc + rejected)) : null;
     r.ai = ai;
   }
   if (perMinute.size) {

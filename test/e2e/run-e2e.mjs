@@ -160,6 +160,14 @@ async function main() {
     console.log(`    ${lines.length} lines, ${edits} edits in bursts, sessions ${sids.length}`);
   });
 
+  await step('"Telemetry Sink: Show Statistics" opens the statistics page', async () => {
+    await palette(w1, 'Telemetry Sink: Show Statistics');
+    await w1.waitForSelector('.webview.ready, iframe.webview', { timeout: 20_000 });
+    await w1.waitForFunction(() => [...document.querySelectorAll('.tab .label-name, .tab-label')].some((t) => /Telemetry Statistics/.test(t.textContent ?? '')), null, { timeout: 20_000 });
+    await sleep(1500);
+    await w1.screenshot({ path: join(shots, 'w1-statistics.png') });
+  });
+
   await step('closing one window writes its session.end; the other keeps capturing', async () => {
     const before = readLines(eventsFile);
     const ends = () => readLines(eventsFile).filter((l) => l.type === 'session.end').length;

@@ -40,14 +40,15 @@ test('bursts: edits coalesce per document until quiet; undo/redo counted', () =>
 });
 
 test('heuristic: multi-line insert right after typing with an AI extension scores as accepted; others do not', () => {
-  const base: ChangeFacts = { singleInsert: true, insertedChars: 60, insertedLines: 1, replacedChars: 0, undoRedo: false, isPaste: false, msSinceTyping: 400, aiExtensionActive: true };
+  const base: ChangeFacts = { singleInsert: true, insertedChars: 60, insertedNonWhitespace: 50, insertedLines: 1, replacedChars: 0, undoRedo: false, isPaste: false, msSinceTyping: 400, aiExtensionActive: true };
   const s = scoreChange(base);
   assert.equal(s.accepted, true);
   assert.ok(s.confidence >= 0.6 && s.confidence <= 0.95);
   assert.equal(scoreChange({ ...base, isPaste: true }).accepted, false);
   assert.equal(scoreChange({ ...base, undoRedo: true }).accepted, false);
   assert.equal(scoreChange({ ...base, aiExtensionActive: false }).accepted, false);
-  assert.equal(scoreChange({ ...base, insertedChars: 3, insertedLines: 0 }).accepted, false);
+  assert.equal(scoreChange({ ...base, insertedChars: 3, insertedNonWhitespace: 3, insertedLines: 0 }).accepted, false);
+  assert.equal(scoreChange({ ...base, insertedChars: 5, insertedNonWhitespace: 0, insertedLines: 1 }).accepted, false, 'Enter + auto-indent is not a completion');
   assert.equal(scoreChange({ ...base, singleInsert: false }).accepted, false);
 });
 
@@ -118,5 +119,6 @@ test('stats page: strict CSP, no script, escaped content', () => {
   assert.match(html, /default-src 'none'/);
   assert.match(html, /style-src 'nonce-NONCE'/);
   assert.doesNotMatch(html, /<script/i);
+  assert.doesNotMatch(html, /style="/, 'no style attributes: the CSP would block them');
   assert.match(html, /\/f&#60;x&#62;\.jsonl/);
 });

@@ -213,6 +213,7 @@ test('stats: counts by type/source/day and AI acceptance', async () => {
   assert.equal(s.unreadableLines, 1);
   assert.equal(s.byType['ai.completion.shown'], 4);
   assert.equal(s.ai!.acceptanceRate, 0.25);
+  assert.deepEqual(s.ai!.reported, { shown: 4, accepted: 1, rejected: 1 });
   assert.deepEqual(s.ai!.byModel.m1, { shown: 4, accepted: 1, rejected: 1 });
   assert.equal(s.byDay['2026-11-28'], 7);
   assert.ok(s.perMinute.categories.includes('ai'));
@@ -233,4 +234,16 @@ test('fingerprint set: duplicates found across spilled runs, nothing else', () =
     if (i === 6) set.add(dups[2]!);
   }
   assert.deepEqual([...set.duplicates()].sort((a, b) => a - b), [...dups].sort((a, b) => a - b));
+});
+
+test('stats: acceptance rate uses reported events only, and never exceeds 100%', async () => {
+  const file = path.join(tmp(), 'events.jsonl');
+  const ai = (seq: number, kind: string, detection: string): string => line(seq, { type: `ai.completion.${kind}`, data: { kind, detection } });
+  fs.writeFileSync(file, ai(0, 'shown', 'reported') + ai(1, 'accepted', 'reported') + ai(2, 'accepted', 'heuristic') + ai(3, 'accepted', 'heuristic') + ai(4, 'shown', 'reported'));
+  const s = await stats({ file });
+  assert.equal(s.ai!.accepted, 3, 'counts include heuristic accepts');
+  assert.equal(s.ai!.acceptanceRate, 0.5, 'rate: 1 reported accept of 2 reported shows');
+  fs.writeFileSync(file, ai(0, 'shown', 'reported') + ai(1, 'accepted', 'reported') + ai(2, 'accepted', 'reported') + ai(3, 'rejected', 'reported'));
+  const t = await stats({ file });
+  assert.equal(t.ai!.acceptanceRate, 0.667, 'more accepts than shows: accepted / (accepted + rejected)');
 });
