@@ -21,6 +21,8 @@ export interface ScanOptions {
   signal?: AbortSignal;
   /** Awaited after each chunk's lines were handed over (backpressure for pipelined consumers). */
   afterChunk?: () => Promise<void> | void;
+  /** Read this already-open fd (left open) instead of opening `file`: the inode that was sized. */
+  fd?: number;
 }
 
 export class IntegrityError extends Error {
@@ -40,12 +42,19 @@ export class IntegrityError extends Error {
 export async function scanLines(file: string, end: number, onLine: (l: RawLine) => void, opts: ScanOptions = {}): Promise<number> {
   const cap = opts.bufferCap ?? Infinity;
   const chunkSize = opts.chunkSize ?? 4 * 1024 * 1024;
-  let fh: fs.promises.FileHandle;
-  try {
-    fh = await fs.promises.open(file, 'r');
-  } catch (err) {
-    throw readError(file, err);
+  let fh: fs.promises.FileHandle | undefined;
+  if (opts.fd === undefined) {
+    try {
+      fh = await fs.promises.open(file, 'r');
+    } catch (err) {
+      throw readError(file, err);
+    }
   }
+  const fd = opts.fd;
+  const read = (buffer: Buffer, length: number, position: number): Promise<{ bytesRead: number }> =>
+    fh
+      ? fh.read(buffer, 0, length, position)
+      : new Promise((resolve, reject) => fs.read(fd!, buffer, 0, length, position, (err, bytesRead) => (err ? reject(err) : resolve({ bytesRead }))));
   const buf = Buffer.allocUnsafe(chunkSize);
   let parts: Buffer[] = [];
   let partsLen = 0;
@@ -58,7 +67,7 @@ export async function scanLines(file: string, end: number, onLine: (l: RawLine) 
       if (opts.signal?.aborted) throw new IntegrityError('ERR_CANCELLED', 'cancelled');
       let bytesRead: number;
       try {
-        ({ bytesRead } = await fh.read(buf, 0, Math.min(chunkSize, end - pos), pos));
+        ({ bytesRead } = await read(buf, Math.min(chunkSize, end - pos), pos));
       } catch (err) {
         throw readError(file, err);
       }
@@ -109,7 +118,7 @@ export async function scanLines(file: string, end: number, onLine: (l: RawLine) 
       onLine({ line: ++lineNo, offset: lineStart, bytes: truncated ? bytes.subarray(0, 256) : bytes, terminated: false, truncated, length: lineLen });
     }
   } finally {
-    await fh.close();
+    await fh?.close();
   }
   return lineNo;
 }
@@ -167,11 +176,21 @@ export async function lockAll(file: string, fd: number, timeoutMs: number, share
   };
 }
 
+/** An open fd on one file of the set and the size to read it up to. */
+export interface Snapshot {
+  path: string;
+  fd: number;
+  size: number;
+  /** False when the brief lock could not be had and the current size was used instead. */
+  locked: boolean;
+}
+
 /**
- * The size up to which every line of the live file is complete: taken under a brief shared lock.
- * Falls back to the current size (locked=false) when the lock stays busy for `timeoutMs`.
+ * Opens the live file and learns, under a brief shared lock, the size up to which every line is
+ * complete. The fd stays open: reading it later reads the same inode even if the file is rotated
+ * meanwhile. Falls back to the current size (locked=false) when the lock stays busy.
  */
-export async function lockedSize(file: string, timeoutMs = 2000): Promise<{ size: number; locked: boolean }> {
+export async function snapshotLive(file: string, timeoutMs = 2000): Promise<Snapshot> {
   let fd: number;
   try {
     fd = fs.openSync(file, 'r');
@@ -179,18 +198,36 @@ export async function lockedSize(file: string, timeoutMs = 2000): Promise<{ size
     throw readError(file, err);
   }
   try {
+    const held = await lockAll(file, fd, timeoutMs, true);
     try {
-      const held = await lockAll(file, fd, timeoutMs, true);
-      try {
-        return { size: fs.fstatSync(fd).size, locked: true };
-      } finally {
-        held.release();
-      }
-    } catch (err) {
-      if (err instanceof IntegrityError && err.code === 'ERR_LOCK_TIMEOUT') return { size: fs.fstatSync(fd).size, locked: false };
-      throw err;
+      return { path: file, fd, size: fs.fstatSync(fd).size, locked: true };
+    } finally {
+      held.release();
     }
-  } finally {
+  } catch (err) {
+    if (err instanceof IntegrityError && err.code === 'ERR_LOCK_TIMEOUT') return { path: file, fd, size: fs.fstatSync(fd).size, locked: false };
     fs.closeSync(fd);
+    throw err;
+  }
+}
+
+/** Opens a rotated (finished) file; undefined when retention removed it first. */
+export function snapshotRotated(file: string): Snapshot | undefined {
+  try {
+    const fd = fs.openSync(file, 'r');
+    return { path: file, fd, size: fs.fstatSync(fd).size, locked: true };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw readError(file, err);
+  }
+}
+
+export function closeSnapshots(snaps: Snapshot[]): void {
+  for (const s of snaps) {
+    try {
+      fs.closeSync(s.fd);
+    } catch {
+      /* already closed */
+    }
   }
 }

@@ -73,7 +73,7 @@ export async function repair(opts: RepairOptions): Promise<RepairResult> {
     // Pass 1: is there anything to move? (A clean file is never rewritten: repair is idempotent.)
     await scanLines(file, size, (l) => {
       if (classifyLine(l, maxLine).problem) res.clean = false;
-    }, { bufferCap: maxLine, signal: opts.signal });
+    }, { fd, bufferCap: maxLine, signal: opts.signal });
     if (res.clean) {
       res.linesKept = -1; // not counted on the fast path
       return res;
@@ -104,7 +104,7 @@ export async function repair(opts: RepairOptions): Promise<RepairResult> {
         res.linesMoved++;
         res.bytesMoved += l.length + (l.terminated ? 1 : 0);
         res.byReason[v.problem] = (res.byReason[v.problem] ?? 0) + 1;
-      }, { signal: opts.signal }); // no cap: every byte is kept somewhere
+      }, { fd, signal: opts.signal }); // no cap: every byte is kept somewhere
       outBuf.end();
       qBuf.end();
       if (res.bytesKept + res.bytesMoved !== size) {

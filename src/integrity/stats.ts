@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import type { EnvelopeV1 } from '../sink/envelope';
 import { filesFor } from './verify';
-import { IntegrityError, lockedSize, scanLines } from './reader';
+import { closeSnapshots, IntegrityError, scanLines, Snapshot, snapshotLive, snapshotRotated } from './reader';
 
 export interface StatsOptions {
   file: string;
@@ -90,91 +90,99 @@ export async function stats(opts: StatsOptions): Promise<StatsReport> {
   const ai: AiStats = { shown: 0, accepted: 0, partially_accepted: 0, rejected: 0, error: 0, acceptanceRate: null, reported: { shown: 0, accepted: 0, rejected: 0 }, byDetection: {}, byModel: {} };
   let sawAi = false;
 
-  const sizes: number[] = [];
-  for (const f of files) sizes.push(f === opts.file ? (await lockedSize(f)).size : fs.statSync(f).size);
-  const total = sizes.reduce((a, b) => a + b, 0);
-  let before = 0;
-  for (let i = 0; i < files.length; i++) {
-    await scanLines(files[i]!, sizes[i]!, (l) => {
-      if (!l.terminated || l.truncated) {
-        r.unreadableLines++;
-        return;
-      }
-      let e: EnvelopeV1;
-      try {
-        e = JSON.parse(l.bytes.toString('utf8')) as EnvelopeV1;
-      } catch {
-        r.unreadableLines++;
-        return;
-      }
-      if (!e || typeof e !== 'object' || typeof e.type !== 'string' || typeof e.ts !== 'string' || typeof e.sid !== 'string') {
-        r.unreadableLines++;
-        return;
-      }
-      r.events++;
-      inc(r.byType, e.type);
-      inc(r.bySource, String(e.source));
-      inc(r.byDay, e.ts.slice(0, 10));
-      if (!r.timeSpan.first || e.ts < r.timeSpan.first) r.timeSpan.first = e.ts;
-      if (!r.timeSpan.last || e.ts > r.timeSpan.last) r.timeSpan.last = e.ts;
-      const s = sess.get(e.sid);
-      if (s) {
-        s.events++;
-        if (e.ts > s.last) s.last = e.ts;
-      } else sess.set(e.sid, { events: 1, source: String(e.source), first: e.ts, last: e.ts });
-
-      const t = Date.parse(e.ts);
-      if (Number.isFinite(t)) {
-        const m = Math.floor(t / 60_000);
-        if (m > newestMinute) {
-          newestMinute = m;
-          for (const k of perMinute.keys()) if (k <= m - minutes) perMinute.delete(k);
+  const snaps: Snapshot[] = [];
+  try {
+    for (const f of files) {
+      const snap = f === opts.file ? await snapshotLive(f) : snapshotRotated(f);
+      if (snap) snaps.push(snap);
+    }
+    r.files = snaps.map((x) => x.path);
+    const total = snaps.reduce((a, x) => a + x.size, 0);
+    let before = 0;
+    for (const snap of snaps) {
+      await scanLines(snap.path, snap.size, (l) => {
+        if (!l.terminated || l.truncated) {
+          r.unreadableLines++;
+          return;
         }
-        if (m > newestMinute - minutes) {
-          let row = perMinute.get(m);
-          if (!row) perMinute.set(m, (row = new Map()));
-          const cat = e.type.split('.')[0]!;
-          row.set(cat, (row.get(cat) ?? 0) + 1);
+        let e: EnvelopeV1;
+        try {
+          e = JSON.parse(l.bytes.toString('utf8')) as EnvelopeV1;
+        } catch {
+          r.unreadableLines++;
+          return;
         }
-      }
+        if (!e || typeof e !== 'object' || typeof e.type !== 'string' || typeof e.ts !== 'string' || typeof e.sid !== 'string') {
+          r.unreadableLines++;
+          return;
+        }
+        r.events++;
+        inc(r.byType, e.type);
+        inc(r.bySource, String(e.source));
+        inc(r.byDay, e.ts.slice(0, 10));
+        if (!r.timeSpan.first || e.ts < r.timeSpan.first) r.timeSpan.first = e.ts;
+        if (!r.timeSpan.last || e.ts > r.timeSpan.last) r.timeSpan.last = e.ts;
+        const s = sess.get(e.sid);
+        if (s) {
+          s.events++;
+          if (e.ts > s.last) s.last = e.ts;
+        } else sess.set(e.sid, { events: 1, source: String(e.source), first: e.ts, last: e.ts });
 
-      const data = (e.data ?? {}) as Record<string, unknown>;
-      if (e.type.startsWith('ai.completion.')) {
-        const kind = (AI_KINDS as readonly string[]).includes(e.type.slice(14)) ? (e.type.slice(14) as AiKind) : undefined;
-        if (kind) {
-          sawAi = true;
-          ai[kind]++;
-          const detection = typeof data.detection === 'string' ? data.detection : 'reported';
-          inc(ai.byDetection, detection);
-          if (detection === 'reported') {
-            if (kind === 'shown') ai.reported.shown++;
-            else if (kind === 'accepted' || kind === 'partially_accepted') ai.reported.accepted++;
-            else if (kind === 'rejected') ai.reported.rejected++;
+        const t = Date.parse(e.ts);
+        if (Number.isFinite(t)) {
+          const m = Math.floor(t / 60_000);
+          if (m > newestMinute) {
+            newestMinute = m;
+            for (const k of perMinute.keys()) if (k <= m - minutes) perMinute.delete(k);
           }
-          const model = typeof data['gen_ai.request.model'] === 'string' ? (data['gen_ai.request.model'] as string) : 'unknown';
-          const bm = (ai.byModel[model] ??= { shown: 0, accepted: 0, rejected: 0 });
-          if (kind === 'shown') bm.shown++;
-          else if (kind === 'accepted' || kind === 'partially_accepted') bm.accepted++;
-          else if (kind === 'rejected') bm.rejected++;
+          if (m > newestMinute - minutes) {
+            let row = perMinute.get(m);
+            if (!row) perMinute.set(m, (row = new Map()));
+            const cat = e.type.split('.')[0]!;
+            row.set(cat, (row.get(cat) ?? 0) + 1);
+          }
         }
-      } else if (e.type === 'session.end') {
-        const st = data.stats as Record<string, unknown> | undefined;
-        const lw = st?.lockWait as Record<string, unknown> | undefined;
-        if (st && lw && typeof lw.p99Ms === 'number') {
-          r.sink.sessionsWithStats++;
-          p99s.push(lw.p99Ms);
-          if (typeof lw.maxMs === 'number' && lw.maxMs > r.sink.lockWaitMaxMs) r.sink.lockWaitMaxMs = lw.maxMs;
-          const bucket = P99_BUCKETS.find(([, hi]) => (lw.p99Ms as number) < hi)![0];
-          inc(r.sink.lockWaitP99Buckets, bucket);
-          if (typeof st.lockTimeouts === 'number') r.sink.lockTimeouts += st.lockTimeouts;
-          const dr = st.dropped as { total?: unknown } | undefined;
-          if (typeof dr?.total === 'number') r.sink.dropped += dr.total;
-          if (typeof st.tornTailsFenced === 'number') r.sink.tornTailsFenced += st.tornTailsFenced;
-          if (typeof st.backend === 'string') inc(r.sink.backends, st.backend);
+
+        const data = (e.data ?? {}) as Record<string, unknown>;
+        if (e.type.startsWith('ai.completion.')) {
+          const kind = (AI_KINDS as readonly string[]).includes(e.type.slice(14)) ? (e.type.slice(14) as AiKind) : undefined;
+          if (kind) {
+            sawAi = true;
+            ai[kind]++;
+            const detection = typeof data.detection === 'string' ? data.detection : 'reported';
+            inc(ai.byDetection, detection);
+            if (detection === 'reported') {
+              if (kind === 'shown') ai.reported.shown++;
+              else if (kind === 'accepted' || kind === 'partially_accepted') ai.reported.accepted++;
+              else if (kind === 'rejected') ai.reported.rejected++;
+            }
+            const model = typeof data['gen_ai.request.model'] === 'string' ? (data['gen_ai.request.model'] as string) : 'unknown';
+            const bm = (ai.byModel[model] ??= { shown: 0, accepted: 0, rejected: 0 });
+            if (kind === 'shown') bm.shown++;
+            else if (kind === 'accepted' || kind === 'partially_accepted') bm.accepted++;
+            else if (kind === 'rejected') bm.rejected++;
+          }
+        } else if (e.type === 'session.end') {
+          const st = data.stats as Record<string, unknown> | undefined;
+          const lw = st?.lockWait as Record<string, unknown> | undefined;
+          if (st && lw && typeof lw.p99Ms === 'number') {
+            r.sink.sessionsWithStats++;
+            p99s.push(lw.p99Ms);
+            if (typeof lw.maxMs === 'number' && lw.maxMs > r.sink.lockWaitMaxMs) r.sink.lockWaitMaxMs = lw.maxMs;
+            const bucket = P99_BUCKETS.find(([, hi]) => (lw.p99Ms as number) < hi)![0];
+            inc(r.sink.lockWaitP99Buckets, bucket);
+            if (typeof st.lockTimeouts === 'number') r.sink.lockTimeouts += st.lockTimeouts;
+            const dr = st.dropped as { total?: unknown } | undefined;
+            if (typeof dr?.total === 'number') r.sink.dropped += dr.total;
+            if (typeof st.tornTailsFenced === 'number') r.sink.tornTailsFenced += st.tornTailsFenced;
+            if (typeof st.backend === 'string') inc(r.sink.backends, st.backend);
+          }
         }
-      }
-    }, { bufferCap: 1024 * 1024, signal: opts.signal, onProgress: opts.onProgress ? (d) => opts.onProgress!(before + d, total) : undefined });
-    before += sizes[i]!;
+      }, { fd: snap.fd, bufferCap: 1024 * 1024, signal: opts.signal, onProgress: opts.onProgress ? (d) => opts.onProgress!(before + d, total) : undefined });
+      before += snap.size;
+    }
+  } finally {
+    closeSnapshots(snaps);
   }
 
   r.sessions.count = sess.size;

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { classifyLine, excerpt, LineProblem } from './classify';
 import { FingerprintSet, fingerprint } from './idset';
-import { IntegrityError, lockedSize, scanLines } from './reader';
+import { closeSnapshots, IntegrityError, scanLines, snapshotLive, snapshotRotated } from './reader';
 import { F_ENV, F_NO_CRC, Packet, PacketBuilder, PacketResult } from './packet';
 import { PacketPool } from './pool';
 import { listRotated } from '../sink/rotation';
@@ -136,20 +136,17 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
     if (report.problems.length < maxProblems) report.problems.push(p);
   };
 
-  // Sizes first: rotated files are complete; the live file is read up to its locked size.
-  const ranges: Array<{ path: string; end: number; locked: boolean }> = [];
-  for (const f of files) {
-    if (f === opts.file) {
-      if (!fs.existsSync(f)) continue;
-      const ls = await lockedSize(f, opts.lockTimeoutMs ?? 2000);
-      ranges.push({ path: f, end: ls.size, locked: ls.locked });
-    } else {
-      try {
-        ranges.push({ path: f, end: fs.statSync(f).size, locked: true });
-      } catch {
-        /* removed by retention meanwhile */
-      }
+  // Open everything first: rotated files are complete; the live file is read up to its locked
+  // size, through the fd that was sized (a rotation meanwhile cannot swap the file under us).
+  const ranges: Array<{ path: string; fd: number; end: number; locked: boolean }> = [];
+  try {
+    for (const f of files) {
+      const snap = f === opts.file ? (fs.existsSync(f) ? await snapshotLive(f, opts.lockTimeoutMs ?? 2000) : undefined) : snapshotRotated(f);
+      if (snap) ranges.push({ path: snap.path, fd: snap.fd, end: snap.size, locked: snap.locked });
     }
+  } catch (err) {
+    closeSnapshots(ranges.map((r) => ({ ...r, size: r.end })));
+    throw err;
   }
   const totalBytes = ranges.reduce((a, r) => a + r.end, 0);
   let doneBefore = 0;
@@ -235,6 +232,7 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
       const r = ranges[fi]!;
       const builder = new PacketBuilder(packetBytes, maxLine, () => packetSeq++, (p) => pool.submit(p), pool.parallel === 0);
       const lines = await scanLines(r.path, r.end, (l) => builder.add(l, fi), {
+        fd: r.fd,
         bufferCap: maxLine,
         signal: opts.signal,
         onProgress: opts.onProgress ? (d) => opts.onProgress!(doneBefore + d, totalBytes) : undefined,
@@ -243,16 +241,12 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
       builder.flush();
       await pool.drain();
       doneBefore += r.end;
-      let now = r.end;
-      try {
-        now = fs.statSync(r.path).size;
-      } catch {
-        /* rotated away meanwhile */
-      }
+      const now = fs.fstatSync(r.fd).size;
       report.files.push({ path: r.path, checkedBytes: r.end, lines, locked: r.locked, beingWritten: Math.max(0, now - r.end) });
     }
   } catch (err) {
     ids.dispose();
+    closeSnapshots(ranges.map((r) => ({ ...r, size: r.end })));
     throw err;
   } finally {
     pool.close();
@@ -278,10 +272,15 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
 
   // Duplicate ids: confirm fingerprint candidates exactly with a second pass.
   const candidates = ids.duplicates();
-  if (candidates.size > 0) await confirmDuplicateIds(ranges, candidates, maxLine, (p) => {
-    report.totals.duplicateIds++;
-    problem(p);
-  });
+  try {
+    if (candidates.size > 0)
+      await confirmDuplicateIds(ranges, candidates, maxLine, (p) => {
+        report.totals.duplicateIds++;
+        problem(p);
+      });
+  } finally {
+    closeSnapshots(ranges.map((r) => ({ ...r, size: r.end })));
+  }
 
   report.sessions = sessions.size;
   report.timeSpan = Number.isFinite(minTs) ? { first: iso(minTs), last: iso(maxTs) } : {};
@@ -301,7 +300,7 @@ function splitGap(gaps: Gap[], g: Gap, seq: number): void {
 }
 
 async function confirmDuplicateIds(
-  ranges: Array<{ path: string; end: number }>,
+  ranges: Array<{ path: string; fd: number; end: number }>,
   candidates: Set<number>,
   maxLine: number,
   report: (p: Problem) => void,
@@ -319,7 +318,7 @@ async function confirmDuplicateIds(
         // Same id on a different event (a repeated (sid, seq) is already reported as duplicate).
         report({ file: r.path, line: l.line, offset: l.offset, code: 'duplicate_id', message: `id ${v.env.id} was already used by another event`, sid: v.env.sid, seq: v.env.seq, excerpt: excerpt(l.bytes) });
       }
-    }, { bufferCap: maxLine });
+    }, { bufferCap: maxLine, fd: r.fd });
   }
 }
 

@@ -59,8 +59,9 @@ export function loadFsExt(): { mod?: FsExt; error?: string } {
  * Mixed backends. Writers that cannot flock announce themselves by keeping `<file>.lockfile-users`
  * fresh (touched at least every MARKER_TOUCH_MS while they write). A flock writer that finds the
  * marker fresher than MARKER_FRESH_MS also takes the lock file, so both kinds exclude each other.
- * A lockfile writer that finds the marker missing or stale waits MARKER_GRACE_MS after touching it
- * before its first write, so a flock writer that looked before the touch has finished its batch.
+ * The marker records since when it is fresh; every lockfile writer waits until MARKER_GRACE_MS after
+ * that before its first write, so a flock writer that looked before has finished its batch and
+ * looks again (at most MARKER_RECHECK_MS later) before its next one.
  */
 export const MARKER_FRESH_MS = 10 * 60_000;
 export const MARKER_TOUCH_MS = 60_000;
@@ -181,21 +182,31 @@ export class LockfileBackend implements LockBackend {
     if (now - this.lastTouch >= MARKER_TOUCH_MS) {
       this.lastTouch = now;
       const marker = this.lockPath.replace(/\.lock$/, '') + '.lockfile-users';
-      let age = Infinity;
+      const st = fs.statSync(marker, { throwIfNoEntry: false });
+      const age = st ? now - st.mtimeMs : Infinity;
       try {
-        age = now - fs.statSync(marker).mtimeMs;
-      } catch {
-        /* missing */
-      }
-      if (age > MARKER_TOUCH_MS) {
-        try {
-          fs.closeSync(fs.openSync(marker, 'a', 0o600));
-          const t = new Date(now);
-          fs.utimesSync(marker, t, t);
-        } catch (err) {
-          throw new SinkError('ERR_LOCK_UNAVAILABLE', `cannot write the lockfile-users marker ${marker}: ${describe(err)}`, err);
+        if (age > MARKER_FRESH_MS - 5_000) {
+          // Missing or stale: flock writers may not be taking the lock file. Revive it, and record
+          // since when it is fresh, so every lockfile writer (not only this one) waits the grace.
+          fs.writeFileSync(marker, JSON.stringify({ since: now }), { mode: 0o600 });
+          this.graceUntil = now + MARKER_GRACE_MS;
+        } else {
+          if (age > MARKER_TOUCH_MS) {
+            const t = new Date(now);
+            fs.utimesSync(marker, t, t);
+          }
+          // Fresh already: wait out the grace of whoever revived it (unreadable → a full grace).
+          let since = now;
+          try {
+            const v = (JSON.parse(fs.readFileSync(marker, 'utf8')) as { since?: unknown }).since;
+            if (typeof v === 'number' && v <= now) since = v;
+          } catch {
+            /* written by an older version or mid-write: be conservative */
+          }
+          this.graceUntil = Math.max(this.graceUntil, since + MARKER_GRACE_MS);
         }
-        if (age > MARKER_FRESH_MS - 5_000) this.graceUntil = now + MARKER_GRACE_MS;
+      } catch (err) {
+        throw new SinkError('ERR_LOCK_UNAVAILABLE', `cannot write the lockfile-users marker ${marker}: ${describe(err)}`, err);
       }
     }
     return now >= this.graceUntil;

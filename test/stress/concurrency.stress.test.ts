@@ -103,6 +103,24 @@ test('mixed lock backends (4 flock + 4 lockfile writers): every event once, no c
   assertComplete([file], await Promise.all(ws.map((w) => w.sid)), 3002);
 });
 
+test('mixed backends with lockfile writers arriving one by one during the grace, writing slowly', { timeout: 120_000 }, async () => {
+  // Slow (256-byte) writes keep a lockfile writer's batch in flight for milliseconds, so a flock
+  // writer that did not take the lock file would read a mid-write tail and fence it (a blank line).
+  const dir = tmpDir();
+  const file = path.join(dir, 'events.jsonl');
+  const fl = Array.from({ length: 4 }, () => writer({ file, count: 4000, lock: 'flock', burst: 20, paceMs: 1 }));
+  const lf: ReturnType<typeof writer>[] = [];
+  for (let i = 0; i < 4; i++) {
+    await new Promise((r) => setTimeout(r, 150));
+    lf.push(writer({ file, count: 1500, lock: 'lockfile', burst: 30, paceMs: 2, slowWrite: true }));
+  }
+  const all = [...fl, ...lf];
+  for (const r of await Promise.all(all.map((w) => w.done))) assert.equal(r.code, 0, r.stderr);
+  const sids = await Promise.all(all.map((w) => w.sid));
+  const flSids = sids.slice(0, 4);
+  assertComplete([file], sids, (sid) => (flSids.includes(sid) ? 4002 : 1502));
+});
+
 test('the lockfile fallback alone under the same stress (fs-ext disabled as if it could not load)', { timeout: 120_000 }, async () => {
   const dir = tmpDir();
   const file = path.join(dir, 'events.jsonl');
@@ -137,4 +155,23 @@ test('verify running during 8 concurrent writers reports 0 problems, every time'
   const results = await Promise.all(ws.map((w) => w.done));
   for (const r of results) assert.equal(r.code, 0, r.stderr);
   assert.ok(runs >= 3, `${runs} verify runs while writing (${growing} saw the file grow during the run)`);
+});
+
+test('verify --all during 8 writers that keep rotating: 0 problems every time', { timeout: 120_000 }, async () => {
+  const dir = tmpDir();
+  const file = path.join(dir, 'events.jsonl');
+  const ws = Array.from({ length: 8 }, () => writer({ file, count: 15_000, burst: 50, paceMs: 2, rotateBytes: 128 * 1024 }));
+  await Promise.all(ws.map((w) => w.sid));
+  let exited = false;
+  void Promise.all(ws.map((w) => w.done)).then(() => (exited = true));
+  let runs = 0;
+  while (!exited || runs < 3) {
+    const v = await run(process.execPath, [CLI, 'verify', '--file', file, '--all', '--json']).done;
+    const rep = JSON.parse(v.stdout) as { problemsTotal: number; problems: unknown[] };
+    assert.equal(rep.problemsTotal, 0, JSON.stringify(rep.problems.slice(0, 3)));
+    runs++;
+  }
+  for (const r of await Promise.all(ws.map((w) => w.done))) assert.equal(r.code, 0, r.stderr);
+  assert.ok(listRotated(file).length > 5, 'rotations happened while verifying');
+  assert.ok(runs >= 3);
 });

@@ -310,6 +310,22 @@ test('lockfile: two breakers of one dead holder never both hold (the slot refill
   assert.deepEqual(fs.readdirSync(dir), []);
 });
 
+test('mixed backends: every lockfile writer waits out the grace of a freshly revived marker, not only the reviver', () => {
+  const dir = tmp();
+  const file = path.join(dir, 'e.jsonl');
+  const l1 = new LockfileBackend(file + '.lock');
+  const l2 = new LockfileBackend(file + '.lock');
+  assert.equal(l1.tryLock(), false, 'l1 revived the marker and waits');
+  assert.equal(l2.tryLock(), false, 'l2 sees a marker fresh for less than the grace and waits too');
+  const since = (JSON.parse(fs.readFileSync(markerPath(file), 'utf8')) as { since: number }).since;
+  assert.ok(Math.abs(since - Date.now()) < 1000);
+  // Pretend the marker was revived long ago: l3 need not wait.
+  fs.writeFileSync(markerPath(file), JSON.stringify({ since: Date.now() - 5_000 }));
+  const l3 = new LockfileBackend(file + '.lock');
+  assert.equal(l3.tryLock(), true);
+  l3.unlock();
+});
+
 test('lockfile writers announce themselves; a flock writer then also takes the lock file', { skip: !loadFsExt().mod && 'fs-ext not loadable' }, async () => {
   const file = path.join(tmp(), 'e.jsonl');
   const lf = new Sink({ file, lock: 'lockfile' });
