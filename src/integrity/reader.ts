@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import { chooseBackend, FlockBackend, loadFsExt, LockfileBackend, lockfilePath, LockMode } from '../sink/locks';
+import { listRotated } from '../sink/rotation';
 
 /** One line as the reader hands it over. `bytes` is only valid during the callback (buffers are reused). */
 export interface RawLine {
@@ -230,4 +231,38 @@ export function closeSnapshots(snaps: Snapshot[]): void {
       /* already closed */
     }
   }
+}
+
+/**
+ * Opens the set to read, oldest first: the live file is snapshotted *first* (fd + locked size), then
+ * the rotated files are listed and opened, oldest first, up to the one that is the live fd's own
+ * inode under a rotated name (rotated after the snapshot: newer files follow it and are left out).
+ * No file can slip between listing and opening the live file. Throws ERR_NOT_FOUND when there is nothing to read.
+ */
+export async function openSet(file: string, all: boolean, lockTimeoutMs = 2000): Promise<Snapshot[]> {
+  const live = fs.existsSync(file) ? await snapshotLive(file, lockTimeoutMs) : undefined;
+  const out: Snapshot[] = [];
+  try {
+    if (all) {
+      const liveSt = live ? fs.fstatSync(live.fd) : undefined;
+      for (const r of listRotated(file)) {
+        const snap = snapshotRotated(r.path);
+        if (!snap) continue;
+        const st = fs.fstatSync(snap.fd);
+        if (liveSt && st.ino === liveSt.ino && st.dev === liveSt.dev) {
+          // Our live snapshot was rotated since: it is read as the live file, and every file
+          // rotated after it holds newer events than the snapshot — leave them out.
+          fs.closeSync(snap.fd);
+          break;
+        }
+        out.push(snap);
+      }
+    }
+  } catch (err) {
+    closeSnapshots(live ? [...out, live] : out);
+    throw err;
+  }
+  if (live) out.push(live);
+  if (!out.length) throw new IntegrityError('ERR_NOT_FOUND', `no such file: ${file}`);
+  return out;
 }

@@ -1,7 +1,5 @@
-import * as fs from 'node:fs';
 import type { EnvelopeV1 } from '../sink/envelope';
-import { filesFor } from './verify';
-import { closeSnapshots, IntegrityError, scanLines, Snapshot, snapshotLive, snapshotRotated } from './reader';
+import { closeSnapshots, openSet, scanLines } from './reader';
 
 export interface StatsOptions {
   file: string;
@@ -65,11 +63,9 @@ const P99_BUCKETS: Array<[string, number]> = [
 ];
 
 export async function stats(opts: StatsOptions): Promise<StatsReport> {
-  const files = filesFor(opts.file, !!opts.all).filter((f) => fs.existsSync(f));
-  if (files.length === 0) throw new IntegrityError('ERR_NOT_FOUND', `no such file: ${opts.file}`);
   const r: StatsReport = {
     version: 1,
-    files,
+    files: [],
     events: 0,
     unreadableLines: 0,
     timeSpan: {},
@@ -90,12 +86,8 @@ export async function stats(opts: StatsOptions): Promise<StatsReport> {
   const ai: AiStats = { shown: 0, accepted: 0, partially_accepted: 0, rejected: 0, error: 0, acceptanceRate: null, reported: { shown: 0, accepted: 0, rejected: 0 }, byDetection: {}, byModel: {} };
   let sawAi = false;
 
-  const snaps: Snapshot[] = [];
+  const snaps = await openSet(opts.file, !!opts.all);
   try {
-    for (const f of files) {
-      const snap = f === opts.file ? await snapshotLive(f) : snapshotRotated(f);
-      if (snap) snaps.push(snap);
-    }
     r.files = snaps.map((x) => x.path);
     const total = snaps.reduce((a, x) => a + x.size, 0);
     let before = 0;

@@ -2,10 +2,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { classifyLine, excerpt, LineProblem } from './classify';
 import { FingerprintSet, fingerprint } from './idset';
-import { closeSnapshots, IntegrityError, scanLines, snapshotLive, snapshotRotated } from './reader';
+import { closeSnapshots, openSet, scanLines } from './reader';
 import { F_ENV, F_NO_CRC, Packet, PacketBuilder, PacketResult } from './packet';
 import { PacketPool } from './pool';
-import { listRotated } from '../sink/rotation';
 
 export type ProblemCode = LineProblem | 'lost' | 'duplicate' | 'out_of_order' | 'duplicate_id';
 export type WarningCode = 'ts_backwards';
@@ -100,17 +99,12 @@ const MAX_IN_FLIGHT = 4;
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
-export function filesFor(file: string, all: boolean): string[] {
-  return all ? [...listRotated(file).map((r) => r.path), file] : [file];
-}
 
 /** Streams the file(s) once, in constant memory apart from 8 bytes per event id. */
 export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
   const t0 = Date.now();
   const maxProblems = opts.maxProblems ?? 100;
   const maxLine = opts.maxLineBytes ?? DEFAULT_MAX_LINE;
-  const files = filesFor(opts.file, !!opts.all);
-  if (!fs.existsSync(opts.file) && !(opts.all && files.length > 1)) throw new IntegrityError('ERR_NOT_FOUND', `no such file: ${opts.file}`);
 
   const report: VerifyReport = {
     version: 1,
@@ -136,18 +130,9 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
     if (report.problems.length < maxProblems) report.problems.push(p);
   };
 
-  // Open everything first: rotated files are complete; the live file is read up to its locked
-  // size, through the fd that was sized (a rotation meanwhile cannot swap the file under us).
-  const ranges: Array<{ path: string; fd: number; end: number; locked: boolean }> = [];
-  try {
-    for (const f of files) {
-      const snap = f === opts.file ? (fs.existsSync(f) ? await snapshotLive(f, opts.lockTimeoutMs ?? 2000) : undefined) : snapshotRotated(f);
-      if (snap) ranges.push({ path: snap.path, fd: snap.fd, end: snap.size, locked: snap.locked });
-    }
-  } catch (err) {
-    closeSnapshots(ranges.map((r) => ({ ...r, size: r.end })));
-    throw err;
-  }
+  // Open everything first (live file first, see openSet): rotated files are complete; the live
+  // file is read up to its locked size, through the fd that was sized.
+  const ranges = (await openSet(opts.file, !!opts.all, opts.lockTimeoutMs ?? 2000)).map((x) => ({ path: x.path, fd: x.fd, end: x.size, locked: x.locked }));
   const totalBytes = ranges.reduce((a, r) => a + r.end, 0);
   let doneBefore = 0;
   let minTs = Infinity;
