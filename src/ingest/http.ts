@@ -4,7 +4,7 @@
  *
  *   POST /telemetry/vscode/event   the seed's payload {event_type, extension, is_local, success, …}
  *   POST /v1/events                {"type": "a.b", "data": {…}} or an array of up to 1000 of them
- *   GET  /health                   {"ok": true}
+ *   GET  /health                   {"ok": true, "state", "requests", "rejected"}
  *   GET  /metrics                  this window's sink stats, Prometheus text format
  * Rejections are JSON {"error": {"code", "message"}} with a 4xx status.
  */
@@ -116,7 +116,7 @@ export class IngestServer {
       return fail(e as HttpError);
     }
     const url = (req.url ?? '/').split('?')[0];
-    if (req.method === 'GET' && url === '/health') return reply(200, { ok: true, state: this.state });
+    if (req.method === 'GET' && url === '/health') return reply(200, { ok: true, state: this.state, requests: this.requests, rejected: this.rejected });
     if (req.method === 'GET' && url === '/metrics' && this.o.metrics) {
       const text = this.o.metrics();
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });

@@ -29,11 +29,9 @@ export class FingerprintSet {
   private cur = new Float64Array(CHUNK);
   private n = 0;
   private spill: { fd: number; path: string; runs: number[] } | undefined;
-  count = 0;
 
   add(fp: number): void {
     this.cur[this.n++] = fp;
-    this.count++;
     if (this.n === CHUNK) this.spillRun();
   }
 

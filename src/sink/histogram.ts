@@ -31,13 +31,6 @@ export class Histogram {
     return this.max;
   }
 
-  merge(other: Histogram): void {
-    for (let i = 0; i < this.counts.length; i++) this.counts[i]! += other.counts[i]!;
-    this.count += other.count;
-    this.total += other.total;
-    if (other.max > this.max) this.max = other.max;
-  }
-
   summary(): { count: number; totalMs: number; maxMs: number; p50Ms: number; p99Ms: number } {
     return {
       count: this.count,
