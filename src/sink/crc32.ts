@@ -28,7 +28,3 @@ export function crc32Table(data: string | Uint8Array, prev = 0): number {
 
 const native = (zlib as unknown as { crc32?: Crc }).crc32;
 export const crc32: Crc = typeof native === 'function' ? native : crc32Table;
-
-export function crcHex(n: number): string {
-  return (n >>> 0).toString(16).padStart(8, '0');
-}

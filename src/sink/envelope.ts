@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { crc32, crcHex } from './crc32';
+import { crc32 } from './crc32';
+import { sealLine } from './queue';
 import { SinkError } from './errors';
 
 /**
@@ -73,14 +74,16 @@ export function isoNow(now = Date.now()): string {
 }
 
 /**
- * Builds one complete line (with crc and trailing newline) from already-checked parts.
- * `typeJson`/`sourceJson` are JSON string literals; `dataJson` a JSON object.
+ * Builds one complete line (with crc and trailing newline) from already-checked parts, sealed by
+ * the same code as the appender's queue. `typeJson`/`sourceJson` are JSON string literals; `dataJson`
+ * a JSON object. For tools and test fixtures; the appender encodes straight into its queue.
  */
 export function buildLine(id: string, ts: string, sid: string, seq: number, typeJson: string, sourceJson: string, dataJson: string): string {
   const body = '{"v":1,"id":"' + id + '","ts":"' + ts + '","sid":"' + sid + '","seq":' + seq + ',"type":' + typeJson + ',"source":' + sourceJson + ',"data":' + dataJson;
-  // crc over `body + "}"` without allocating it: crc(body) continued with "}".
-  const c = crc32('}', crc32(body));
-  return body + ',"crc":"' + crcHex(c) + '"}\n';
+  const n = Buffer.byteLength(body);
+  const buf = Buffer.allocUnsafe(n + 20);
+  buf.write(body, 0, n, 'utf8');
+  return buf.toString('utf8', 0, sealLine(buf, 0, n));
 }
 
 /**

@@ -12,6 +12,28 @@ const HEAD = Buffer.from('{"v":1,"id":"');
 const TS_KEY = Buffer.from('","ts":"');
 const CRC_KEY = Buffer.from('"crc":"');
 
+/**
+ * Closes the line started at `off` whose text (without the closing brace) ends at `p`: the crc
+ * covers it as it reads with "}" and without the crc member; then ,"crc":"…"}\n follows (19 bytes
+ * plus the brace must fit). Returns the end of the line. The one place the crc tail is written.
+ */
+export function sealLine(buf: Buffer, off: number, p: number): number {
+  buf[p++] = 0x7d;
+  let crc = crc32(buf.subarray(off, p)) >>> 0;
+  buf[p - 1] = 0x2c;
+  buf.set(CRC_KEY, p);
+  p += CRC_KEY.length;
+  for (let k = 7; k >= 0; k--) {
+    buf[p + k] = HEX[crc & 15]!;
+    crc >>>= 4;
+  }
+  p += 8;
+  buf[p++] = 0x22;
+  buf[p++] = 0x7d;
+  buf[p++] = 0x0a;
+  return p;
+}
+
 /** Random bytes for ids, drawn 4 KiB at a time. */
 const pool = Buffer.allocUnsafe(4096);
 let poolPos = pool.length;
@@ -94,26 +116,8 @@ export class ByteQueue {
     return this.seal(c, off, off + blen);
   }
 
-  /**
-   * Closes the line started at `off` whose text (without the closing brace) ends at `p`: the crc
-   * covers it as it reads with "}" and without the crc member; then ,"crc":"…"}\n follows.
-   */
   private seal(c: Chunk, off: number, p: number): number {
-    const buf = c.buf;
-    buf[p++] = 0x7d;
-    let crc = crc32(buf.subarray(off, p)) >>> 0;
-    buf[p - 1] = 0x2c;
-    buf.set(CRC_KEY, p);
-    p += CRC_KEY.length;
-    for (let k = 7; k >= 0; k--) {
-      buf[p + k] = HEX[crc & 15]!;
-      crc >>>= 4;
-    }
-    p += 8;
-    buf[p++] = 0x22;
-    buf[p++] = 0x7d;
-    buf[p++] = 0x0a;
-    return this.commit(c, p - off);
+    return this.commit(c, sealLine(c.buf, off, p) - off);
   }
 
   private room(max: number): Chunk {

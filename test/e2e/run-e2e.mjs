@@ -50,20 +50,19 @@ async function openWindow(browser, url, name) {
   return page;
 }
 
-async function palette(page, text) {
-  await page.keyboard.press('Control+Shift+P');
+/** Opens a quick-input box (palette or Quick Open), types into it and picks the first match. */
+async function quickInput(page, key, text, settleMs) {
+  await page.keyboard.press(key);
   await page.waitForSelector('.quick-input-widget', { state: 'visible' });
   await page.keyboard.type(text, { delay: 10 });
-  await sleep(400);
+  await sleep(settleMs);
   await page.keyboard.press('Enter');
 }
 
+const palette = (page, text) => quickInput(page, 'Control+Shift+P', text, 400);
+
 async function openFile(page, name) {
-  await page.keyboard.press('Control+P');
-  await page.waitForSelector('.quick-input-widget', { state: 'visible' });
-  await page.keyboard.type(name, { delay: 10 });
-  await sleep(600);
-  await page.keyboard.press('Enter');
+  await quickInput(page, 'Control+P', name, 600);
   await page.waitForSelector('.monaco-editor.focused', { timeout: 15_000 }).catch(() => undefined);
   await sleep(500);
   await page.click('.monaco-editor .view-lines');
