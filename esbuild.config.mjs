@@ -25,12 +25,12 @@ const builds = [
   { ...common, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js' },
   { ...common, entryPoints: ['src/cli.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
   // verify's worker thread, loaded by path from next to the bundle that starts it
-  { ...common, entryPoints: ['src/integrity/verifyWorker.ts'], outfile: 'dist/verifyWorker.js' },
+  { ...common, entryPoints: ['src/core/integrity/verifyWorker.ts'], outfile: 'dist/verifyWorker.js' },
 ];
 
 // The public API's type declarations ship beside the bundle (package.json "types").
 mkdirSync('dist', { recursive: true });
-copyFileSync('src/ingest/local-telemetry-sink.d.ts', 'dist/local-telemetry-sink.d.ts');
+copyFileSync('src/core/ingest/local-telemetry-sink.d.ts', 'dist/local-telemetry-sink.d.ts');
 
 if (watch) {
   for (const b of builds) {

@@ -3,12 +3,12 @@
  * Exit codes: 0 ok, 1 I/O failure or problems found, 2 cannot run / bad usage, 65 some input rejected.
  */
 import * as readline from 'node:readline';
-import { Sink, FsyncPolicy } from './sink/appender';
-import { LockMode } from './sink/locks';
-import { defaultEventsFile } from './sink/paths';
-import { parseInputLine } from './ingest/input';
-import { runIntegrityCommand } from './integrity/cli';
-import { intFlag, oneOf, parseFlags, UsageError } from './cliargs';
+import { Sink, FsyncPolicy } from './core/sink/appender';
+import { LockMode } from './core/sink/locks';
+import { defaultEventsFile } from './core/sink/paths';
+import { parseInputLine } from './core/ingest/input';
+import { runIntegrityCommand } from './cli/integrity';
+import { intFlag, oneOf, parseFlags, UsageError } from './cli/args';
 
 declare const __VERSION__: string | undefined;
 const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : '0.0.0-dev';

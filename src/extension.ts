@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { Runtime } from './runtime';
-import { CATEGORIES, Category } from './config';
+import { CATEGORIES, Category } from './core/settings';
 import { Collector } from './capture/context';
 import { DocumentCollector } from './capture/documents';
 import { EditCollector } from './capture/edits';
@@ -10,10 +10,10 @@ import { DebugCollector, TaskCollector, TerminalCollector } from './capture/term
 import { AiHeuristicCollector } from './capture/aiHeuristic';
 import { StatusBar } from './ui/statusBar';
 import { ReportProvider } from './ui/report';
-import { IngestServer } from './ingest/http';
-import { toPrometheus } from './sink/metrics';
+import { IngestServer } from './core/ingest/http';
+import { toPrometheus } from './core/sink/metrics';
 import { createApi } from './ingest/api';
-import type { LocalTelemetrySinkApi } from './ingest/local-telemetry-sink';
+import type { LocalTelemetrySinkApi } from './core/ingest/local-telemetry-sink';
 import type { CommandDeps } from './commands/deps';
 import { verifyCommand } from './commands/verify';
 import { repairCommand } from './commands/repair';

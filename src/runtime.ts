@@ -1,8 +1,8 @@
 import * as vscode from 'vscode';
-import { Sink, SinkStats } from './sink/appender';
-import { defaultEventsFile, expandHome } from './sink/paths';
-import { parseSettings, Settings, sinkKey } from './config';
-import { Excluder, presentPath } from './capture/privacy';
+import { Sink, SinkStats } from './core/sink/appender';
+import { defaultEventsFile, expandHome } from './core/sink/paths';
+import { parseSettings, Settings, sinkKey } from './core/settings';
+import { Excluder, presentPath } from './core/privacy';
 import type { CaptureContext } from './capture/context';
 
 /**

@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import { Collector, CaptureContext } from './context';
-import { countNewlines } from './bursts';
-import { scoreChange } from './heuristic';
+import { countNewlines } from '../core/capture/bursts';
+import { scoreChange } from '../core/capture/heuristic';
 
 /**
  * Heuristic AI-acceptance detection for providers that report nothing: a single large or multi-line

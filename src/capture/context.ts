@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import type { Settings } from '../config';
+import type { Settings } from '../core/settings';
 
 /** What every collector gets from the composition root. */
 export interface CaptureContext {

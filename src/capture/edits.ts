@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { Collector, CaptureContext } from './context';
-import { BurstCoalescer, countNewlines, EditDelta } from './bursts';
+import { BurstCoalescer, countNewlines, EditDelta } from '../core/capture/bursts';
 
 const QUIET_MS = 1000;
 

@@ -1,7 +1,7 @@
 import type { CommandDeps } from './deps';
-import { normalizeInput } from '../ingest/input';
-import { toAiRecord } from '../ingest/aiEvent';
-import { stripContent } from '../capture/privacy';
+import { normalizeInput } from '../core/ingest/input';
+import { toAiRecord } from '../core/ingest/aiEvent';
+import { stripContent } from '../core/privacy';
 
 /**
  * telemetrySink.record(type, data[, extensionId]) for extensions that want no hard dependency.

@@ -1,8 +1,8 @@
 import * as vscode from 'vscode';
 import * as path from 'node:path';
 import type { CommandDeps } from './deps';
-import { repair, RepairResult } from '../integrity/repair';
-import { listRotated } from '../sink/rotation';
+import { repair, RepairResult } from '../core/integrity/repair';
+import { listRotated } from '../core/sink/rotation';
 
 /** Telemetry Sink: Repair — modal confirmation, then says what moved where. `confirm: false` is for tests. */
 export async function repairCommand(d: CommandDeps, opts: { confirm?: boolean } = {}): Promise<RepairResult[] | undefined> {

@@ -1,8 +1,8 @@
 import * as vscode from 'vscode';
 import { randomBytes } from 'node:crypto';
 import type { CommandDeps } from './deps';
-import { stats } from '../integrity/stats';
-import { renderStatsHtml } from '../ui/statsHtml';
+import { stats } from '../core/integrity/stats';
+import { renderStatsHtml } from '../core/report/statsHtml';
 
 let panel: vscode.WebviewPanel | undefined;
 

@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import type { CommandDeps } from './deps';
-import { verify, VerifyReport } from '../integrity/verify';
-import { formatVerify } from '../integrity/format';
+import { verify, VerifyReport } from '../core/integrity/verify';
+import { formatVerify } from '../core/integrity/format';
 
 /** Telemetry Sink: Verify Integrity — progress notification, cancellable, result with actions. */
 export async function verifyCommand(d: CommandDeps): Promise<VerifyReport | undefined> {

@@ -1,8 +1,8 @@
 import type { Runtime } from '../runtime';
-import { toAiRecord } from './aiEvent';
-import { normalizeInput } from './input';
-import { stripContent } from '../capture/privacy';
-import type { LocalTelemetrySinkApi } from './local-telemetry-sink';
+import { toAiRecord } from '../core/ingest/aiEvent';
+import { normalizeInput } from '../core/ingest/input';
+import { stripContent } from '../core/privacy';
+import type { LocalTelemetrySinkApi } from '../core/ingest/local-telemetry-sink';
 
 /** The object activate() returns. Invalid input throws an Error (code ERR_INVALID_EVENT) naming the field. */
 export function createApi(rt: Runtime): LocalTelemetrySinkApi {

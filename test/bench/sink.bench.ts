@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Sink } from '../../src/sink/appender';
+import { Sink } from '../../src/core/sink/appender';
 import { lastJson, writer } from '../helpers/procs';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lts-bench-'));

@@ -4,7 +4,7 @@
  * so the stress tests do not trust the code they test.
  */
 import * as fs from 'node:fs';
-import { crc32Table } from '../../src/sink/crc32';
+import { crc32Table } from '../../src/core/sink/crc32';
 
 export interface Analysis {
   lines: number;

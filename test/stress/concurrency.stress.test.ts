@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { analyze, seqReport } from '../helpers/analyze';
 import { CLI, FIXTURES, lastJson, run, tmpDir, writer } from '../helpers/procs';
-import { listRotated } from '../../src/sink/rotation';
+import { listRotated } from '../../src/core/sink/rotation';
 
 interface WriterDone {
   sid: string;

@@ -1,14 +1,14 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as http from 'node:http';
-import { parseSettings, DEFAULTS } from '../../src/config';
-import { BurstCoalescer, countNewlines } from '../../src/capture/bursts';
-import { scoreChange, ChangeFacts } from '../../src/capture/heuristic';
-import { Excluder, globToRegExp, presentPath, stripContent } from '../../src/capture/privacy';
-import { toAiRecord } from '../../src/ingest/aiEvent';
-import { fromSeedPayload, normalizeInput, parseInputLine } from '../../src/ingest/input';
-import { IngestServer } from '../../src/ingest/http';
-import { renderStatsHtml } from '../../src/ui/statsHtml';
+import { parseSettings, DEFAULTS } from '../../src/core/settings';
+import { BurstCoalescer, countNewlines } from '../../src/core/capture/bursts';
+import { scoreChange, ChangeFacts } from '../../src/core/capture/heuristic';
+import { Excluder, globToRegExp, presentPath, stripContent } from '../../src/core/privacy';
+import { toAiRecord } from '../../src/core/ingest/aiEvent';
+import { fromSeedPayload, normalizeInput, parseInputLine } from '../../src/core/ingest/input';
+import { IngestServer } from '../../src/core/ingest/http';
+import { renderStatsHtml } from '../../src/core/report/statsHtml';
 
 test('settings: defaults, valid values, and one warning per bad value with a safe fallback', () => {
   const empty = parseSettings(() => undefined);

@@ -3,12 +3,12 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { buildLine } from '../../src/sink/envelope';
-import { verify, VerifyReport } from '../../src/integrity/verify';
-import { repair, rebuild } from '../../src/integrity/repair';
-import { stats } from '../../src/integrity/stats';
-import { loadFsExt } from '../../src/sink/locks';
-import { FingerprintSet } from '../../src/integrity/idset';
+import { buildLine } from '../../src/core/sink/envelope';
+import { verify, VerifyReport } from '../../src/core/integrity/verify';
+import { repair, rebuild } from '../../src/core/integrity/repair';
+import { stats } from '../../src/core/integrity/stats';
+import { loadFsExt } from '../../src/core/sink/locks';
+import { FingerprintSet } from '../../src/core/integrity/idset';
 
 const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'lts-int-'));
 const SID = 'aaaaaaaa-0000-4000-8000-000000000001';

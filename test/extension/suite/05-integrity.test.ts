@@ -3,8 +3,8 @@ import * as vscode from 'vscode';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ext, setting } from './helpers';
-import type { VerifyReport } from '../../../src/integrity/verify';
-import type { RepairResult } from '../../../src/integrity/repair';
+import type { VerifyReport } from '../../../src/core/integrity/verify';
+import type { RepairResult } from '../../../src/core/integrity/repair';
 
 describe('verify and repair commands on a damaged file', () => {
   let damaged: string;

@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import * as fs from 'node:fs';
 import type { Runtime } from '../../../src/runtime';
 import type { StatusBar } from '../../../src/ui/statusBar';
-import type { IngestServer } from '../../../src/ingest/http';
+import type { IngestServer } from '../../../src/core/ingest/http';
 
 export const EXT_ID = 'local-telemetry-sink.local-telemetry-sink';
 

@@ -2,7 +2,7 @@
  * The AI event shape of the public API (pure). OpenTelemetry GenAI attribute names where they exist.
  * Validation names the bad field; text fields are only kept with captureContent.
  */
-import { stripContent } from '../capture/privacy';
+import { stripContent } from '../privacy';
 
 import type { AiKind } from './local-telemetry-sink';
 

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
-import type { PathMode } from '../config';
+import type { PathMode } from './settings';
 
 export interface PathContext {
   mode: PathMode;

@@ -1,11 +1,11 @@
-import { defaultEventsFile } from '../sink/paths';
-import { listRotated } from '../sink/rotation';
-import { IntegrityError } from './reader';
-import { verify } from './verify';
-import { repair } from './repair';
-import { stats } from './stats';
-import { formatRepair, formatStats, formatVerify } from './format';
-import { intFlag, parseFlags } from '../cliargs';
+import { defaultEventsFile } from '../core/sink/paths';
+import { listRotated } from '../core/sink/rotation';
+import { IntegrityError } from '../core/integrity/reader';
+import { verify } from '../core/integrity/verify';
+import { repair } from '../core/integrity/repair';
+import { stats } from '../core/integrity/stats';
+import { formatRepair, formatStats, formatVerify } from '../core/integrity/format';
+import { intFlag, parseFlags } from './args';
 
 const HELP: Record<string, string> = {
   verify: `telemetry-sink verify — check every line of the events file
