@@ -32,6 +32,12 @@ if (sh(process.execPath, ['esbuild.config.mjs']) !== 0 || sh(process.execPath, [
   process.exit(1);
 }
 console.log(`   build ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+console.log('== lint (eslint: src/core never imports vscode or the shell)');
+if (sh(process.execPath, [join(root, 'node_modules/eslint/bin/eslint.js'), '.']) !== 0) {
+  console.log('lint failed');
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
 
 let passed = 0;
 let failed = 0;
