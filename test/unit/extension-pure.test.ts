@@ -8,6 +8,7 @@ import { Excluder, globToRegExp, presentPath, stripContent } from '../../src/cor
 import { toAiRecord } from '../../src/core/ingest/aiEvent';
 import { fromSeedPayload, normalizeInput, parseInputLine } from '../../src/core/ingest/input';
 import { IngestServer } from '../../src/core/ingest/http';
+import { freePort } from '../helpers/ports';
 import { renderStatsHtml } from '../../src/core/report/statsHtml';
 
 test('settings: defaults, valid values, and one warning per bad value with a safe fallback', () => {
@@ -86,14 +87,15 @@ test('AI events and inputs: validation names the field; seed payloads map to ai.
 
 test('HTTP ingest: a second server on the port stands by and takes over when the first stops', async () => {
   const got: string[] = [];
-  const mk = () => new IngestServer({ port: 18123, record: (ev) => (got.push(ev.type), got.length - 1), retryMs: 100 });
+  const port = await freePort();
+  const mk = () => new IngestServer({ port, record: (ev) => (got.push(ev.type), got.length - 1), retryMs: 100 });
   const a = mk();
   const b = mk();
   assert.equal(await a.start(), 'serving');
   assert.equal(await b.start(), 'standby');
   const post = (body: string): Promise<number> =>
     new Promise((resolve, reject) => {
-      const req = http.request({ host: '127.0.0.1', port: 18123, method: 'POST', path: '/v1/events', headers: { 'content-type': 'application/json' } }, (res) => {
+      const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/v1/events', headers: { 'content-type': 'application/json' } }, (res) => {
         res.resume();
         res.on('end', () => resolve(res.statusCode!));
       });

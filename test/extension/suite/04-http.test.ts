@@ -1,8 +1,20 @@
 import * as assert from 'node:assert/strict';
 import * as http from 'node:http';
+import * as net from 'node:net';
 import { ext, mine, setting, waitFor } from './helpers';
 
-const PORT = 18091;
+// A port the OS says is free (fixed ports collide when two test runs share a machine).
+let PORT = 0;
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
 function post(pathname: string, body: string, headers: Record<string, string> = {}): Promise<{ status: number; json: { error?: { code: string }; accepted?: number; seq?: number[] } }> {
   return new Promise((resolve, reject) => {
     const req = http.request({ host: '127.0.0.1', port: PORT, method: 'POST', path: pathname, headers: { 'content-type': 'application/json', host: `127.0.0.1:${PORT}`, ...headers } }, (res) => {
@@ -17,6 +29,7 @@ function post(pathname: string, body: string, headers: Record<string, string> = 
 
 describe('loopback HTTP ingest', () => {
   before(async () => {
+    PORT = await freePort();
     await setting('http.port', PORT);
     await setting('http.enabled', true);
     const { hooks } = await ext();
@@ -42,7 +55,7 @@ describe('loopback HTTP ingest', () => {
   });
 
   it('rejects what it must, with clear JSON errors', async () => {
-    assert.equal((await post('/v1/events', '{"type":"a.b"}', { host: 'evil.example:18091' })).status, 421);
+    assert.equal((await post('/v1/events', '{"type":"a.b"}', { host: `evil.example:${PORT}` })).status, 421);
     assert.equal((await post('/v1/events', '{"type":"a.b"}', { 'content-type': 'text/plain' })).status, 415);
     assert.equal((await post('/v1/events', '{"type":"a.b"}', { origin: 'http://evil.example' })).status, 403);
     assert.equal((await post('/v1/events', JSON.stringify({ type: 'a.b', data: { pad: 'x'.repeat(70_000) } }))).status, 413);
