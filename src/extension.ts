@@ -42,7 +42,7 @@ let runtime: Runtime | undefined;
 let flushAll: (() => void) | undefined;
 
 /** Composition root: settings → sink → collectors, commands, status bar, HTTP ingest, API. */
-export function activate(context: vscode.ExtensionContext): LocalTelemetrySinkApi & { _test: unknown } {
+export function activate(context: vscode.ExtensionContext): LocalTelemetrySinkApi & { _test?: unknown } {
   const t0 = performance.now();
   const log = vscode.window.createOutputChannel('Telemetry Sink', { log: true });
   context.subscriptions.push(log);
@@ -99,7 +99,7 @@ export function activate(context: vscode.ExtensionContext): LocalTelemetrySinkAp
   reg('telemetrySink.resume', () => setPaused(deps, false));
   reg('telemetrySink.copyEventsFilePath', () => copyEventsFilePath(deps));
   reg('telemetrySink.record', (type, data) => recordCommand(deps, callers, type, data));
-  reg('telemetrySink.newHttpToken', () => http.newToken());
+  reg('telemetrySink.newHttpToken', () => http.newToken(callers.caller()));
   void vscode.commands.executeCommand('setContext', 'telemetrySink.paused', false);
 
   context.subscriptions.push(
@@ -126,7 +126,9 @@ export function activate(context: vscode.ExtensionContext): LocalTelemetrySinkAp
     confirmRepair = answer === undefined ? askToRepair : async () => (asked++, answer);
     return () => asked;
   };
-  // Test hooks (in-host suites): not part of the documented API.
+  // Test hooks for the in-host suites, only when VS Code runs the extension's tests: in normal use
+  // any extension could reach them through the exports (the runtime writes anything, the token).
+  if (context.extensionMode !== vscode.ExtensionMode.Test) return api;
   return Object.assign(api, { _test: { runtime: rt, status, activationMs, ingest: () => http.server, flushCollectors, httpToken: () => http.token(), stubRepairConfirm } });
 }
 

@@ -42,12 +42,18 @@ export class CallerIdentity implements vscode.Disposable {
     return this.fold ? p.toLowerCase() : p;
   }
 
-  /** The id of the nearest other installed extension on the current call stack, if any. */
+  /**
+   * The id of the nearest other installed extension on the current call stack, if any. A direct
+   * API call sits 4 frames deep and one through executeCommand about 9; each captured frame costs
+   * (VS Code formats every frame of every captured stack), so a short stack is tried first.
+   */
   caller(): string | undefined {
-    for (const file of stackFiles()) {
-      const f = this.norm(file);
-      const hit = this.roots.find((r) => f.startsWith(r.dir));
-      if (hit) return hit.id;
+    for (const depth of [6, 16]) {
+      for (const file of stackFiles(depth)) {
+        const f = this.norm(file);
+        const hit = this.roots.find((r) => f.startsWith(r.dir));
+        if (hit) return hit.id;
+      }
     }
     return undefined;
   }
@@ -57,14 +63,14 @@ export class CallerIdentity implements vscode.Disposable {
   }
 }
 
-/** File names of the current stack's frames, innermost first (this module's own frames left out). */
-function stackFiles(): string[] {
+/** File names of the innermost `depth` frames of the current stack (below stackFiles itself). */
+function stackFiles(depth: number): string[] {
   const prepare = Error.prepareStackTrace;
   const limit = Error.stackTraceLimit;
   const holder: { stack?: unknown } = {};
   let sites: unknown;
   try {
-    Error.stackTraceLimit = 20; // the caller sits within a few frames (about 8 through executeCommand)
+    Error.stackTraceLimit = depth;
     Error.prepareStackTrace = (_e, cs) => cs;
     Error.captureStackTrace(holder, stackFiles);
     sites = holder.stack; // formatted (by the function above) on first access

@@ -76,8 +76,12 @@ export class HttpIngest implements vscode.Disposable {
     await srv.start();
   }
 
-  /** Telemetry Sink: New HTTP Token. */
-  async newToken(): Promise<void> {
+  /** Telemetry Sink: New HTTP Token (from the palette; another extension may not replace the token). */
+  async newToken(caller: string | undefined): Promise<void> {
+    if (caller) {
+      this.rt.log.warn(`HTTP ingest: ${caller} asked for a new token; refused (only you can, from the palette)`);
+      return;
+    }
     if (this.rt.settings.http.token) {
       void vscode.window.showWarningMessage('Telemetry Sink: telemetrySink.http.token sets a fixed token; clear that setting to use a generated one.');
       return;

@@ -74,14 +74,14 @@ test('HTTP: slow-loris headers and slow bodies are capped in number and closed w
       const s = net.connect(port, '127.0.0.1');
       s.on('error', () => undefined);
       s.on('close', () => closed++);
-      // Half of them never finish their headers; the other half finish them and then trickle a body.
-      if (i % 2) s.write(`POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n`);
-      else s.write(`POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n[`);
+      // A third send nothing, a third never finish their headers, a third trickle a body.
+      if (i % 3 === 1) s.write(`POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n`);
+      else if (i % 3 === 2) s.write(`POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n[`);
       socks.push(s);
     }
     const t0 = Date.now();
     const trickle = setInterval(() => {
-      for (const [i, s] of socks.entries()) if (!s.destroyed) s.write(i % 2 ? 'X-Slow: 1\r\n' : ' ');
+      for (const [i, s] of socks.entries()) if (!s.destroyed && i % 3) s.write(i % 3 === 1 ? 'X-Slow: 1\r\n' : ' ');
     }, 300);
     try {
       // The connection cap: sockets over it are closed at once, before any timeout could fire.

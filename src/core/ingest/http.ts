@@ -140,6 +140,8 @@ export class IngestServer {
       (req, res) => this.handle(req, res),
     );
     srv.maxConnections = l.maxConnections;
+    // A connection that sends nothing at all never starts the headers timer: idle sockets go too.
+    srv.setTimeout(l.headersTimeoutMs, (socket) => socket.destroy());
     return srv;
   }
 

@@ -260,7 +260,9 @@ export class Sink {
         throw err instanceof SinkError ? new SinkError(err.code, `event ${i}: ${err.message}`) : err;
       }
     });
-    const bytes = encoded.reduce((a, e) => a + e.estimate, 0);
+    // Checked with each event at its largest (3 UTF-8 bytes per UTF-16 unit), so no event of an
+    // accepted batch can be dropped for bytes while the others are queued.
+    const bytes = encoded.reduce((a, e) => a + e.estimate + 2 * e.dataJson.length, 0);
     if (this.closed || this.closing) return null;
     if (this.queuedEvents + encoded.length + (this.drop ? 1 : 0) > this.o.maxQueueEvents) return null;
     if (this.queuedBytes + bytes + (this.drop ? NOTICE_RESERVE : 0) > this.o.maxQueueBytes) return null;

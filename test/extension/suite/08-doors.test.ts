@@ -81,8 +81,16 @@ describe('doors: content, reserved types, who is calling', () => {
     const t0 = performance.now();
     for (let i = 0; i < n; i++) api.record('doors.cost', { i });
     const us = ((performance.now() - t0) * 1000) / n;
-    measure('apiRecordUsPerCall', +us.toFixed(2));
+    measure('apiRecordUsPerCallUnknownCaller', +us.toFixed(2));
     assert.equal((await mine()).filter((l) => l.type === 'doors.cost')[0]!.source, 'api:unknown', 'the test runner is no installed extension');
+    const fromExtension = (await vscode.commands.executeCommand('aiFixture.cost')) as number;
+    measure('apiRecordUsPerCallFromExtension', +fromExtension.toFixed(2));
+    const { hooks } = await ext();
+    const ctx = hooks.runtime.captureContext();
+    const t1 = performance.now();
+    for (let i = 0; i < n; i++) ctx.record('doors.cost_baseline', { i });
+    measure('collectorRecordUsPerCallSameRun', +(((performance.now() - t1) * 1000) / n).toFixed(2));
+    assert.equal((await mine()).filter((l) => l.type === 'fixture.cost')[0]!.source, `api:${FIXTURE}`);
   });
 
   it('Repair run through executeCommand by another extension always asks first', async () => {
