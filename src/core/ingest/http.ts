@@ -202,22 +202,34 @@ export class IngestServer {
     });
     req.on('end', () => {
       if (res.headersSent) return;
-      let body: unknown;
       try {
-        body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-      } catch (e) {
-        return fail(new HttpError(400, 'invalid_json', `body is not JSON: ${(e as Error).message}`));
-      }
-      try {
-        const seqs = this.o.recordBatch(url === '/telemetry/vscode/event' ? [seed(body)] : lite(body));
-        if (!seqs) return fail(new HttpError(503, 'queue_full', 'the queue cannot take this batch now; nothing was recorded, retry later'));
+        const seqs = this.ingest(url, Buffer.concat(chunks));
         reply(202, { accepted: seqs.filter((s) => s >= 0).length, dropped: seqs.filter((s) => s < 0).length, seq: seqs });
       } catch (e) {
-        if (e instanceof HttpError) return fail(e);
-        if ((e as { code?: string }).code === 'ERR_INVALID_EVENT') return fail(new HttpError(400, 'invalid_event', (e as Error).message));
-        return fail(new HttpError(503, 'unavailable', 'the events file cannot be written now (see the Telemetry Sink log); nothing was recorded'));
+        fail(e as HttpError);
       }
     });
+  }
+
+  /** Parses a complete body and records it all or nothing; every failure is an HttpError with a code. */
+  private ingest(url: string, raw: Buffer): number[] {
+    let body: unknown;
+    try {
+      body = JSON.parse(raw.toString('utf8'));
+    } catch (e) {
+      throw new HttpError(400, 'invalid_json', `body is not JSON: ${(e as Error).message}`);
+    }
+    let seqs: number[] | null;
+    try {
+      seqs = this.o.recordBatch(url === '/telemetry/vscode/event' ? [seed(body)] : lite(body));
+    } catch (e) {
+      if (e instanceof HttpError) throw e;
+      if ((e as { code?: string }).code === 'ERR_INVALID_EVENT') throw new HttpError(400, 'invalid_event', (e as Error).message);
+      // Paths and OS errors stay in the log: the client learns only that writing failed.
+      throw new HttpError(503, 'unavailable', 'the events file cannot be written now (see the Telemetry Sink log); nothing was recorded');
+    }
+    if (!seqs) throw new HttpError(503, 'queue_full', 'the queue cannot take this batch now; nothing was recorded, retry later');
+    return seqs;
   }
 
   /** Liveness without the token; answers a sibling window's challenge with the proof. */
