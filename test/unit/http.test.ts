@@ -217,3 +217,26 @@ test('HTTP: a port held by another process is reported, not mistaken for another
     await new Promise((r) => squatter.close(r));
   }
 });
+
+test('HTTP: a server stopped while it was asking who holds the port stays stopped', { timeout: 20_000 }, async () => {
+  const port = await freePort();
+  // A holder that never answers: the question takes its full timeout.
+  const conns = new Set<net.Socket>();
+  const holder = net.createServer((s) => (conns.add(s), s.on('error', () => undefined)));
+  await new Promise<void>((r) => holder.listen(port, '127.0.0.1', r));
+  const srv = new IngestServer({ port, token: TOKEN, recordBatch: () => [], retryMs: 100 });
+  const first = srv.start();
+  await sleep(200);
+  await srv.stop();
+  holder.close();
+  for (const c of conns) c.destroy();
+  assert.equal(await first, 'stopped');
+  await sleep(1000);
+  assert.equal(srv.state, 'stopped');
+  const refused = await new Promise<boolean>((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.on('connect', () => (s.destroy(), resolve(false)));
+    s.on('error', () => resolve(true));
+  });
+  assert.ok(refused, 'the stopped server took the port once it was free');
+});

@@ -64,6 +64,7 @@ export class IngestServer {
   rejected = 0;
   private readonly listeners = new Set<(s: IngestState) => void>();
   private readonly limits: IngestLimits;
+  private stopped = false;
 
   constructor(private readonly o: IngestOptions) {
     this.limits = { ...DEFAULT_LIMITS, ...o.limits };
@@ -88,39 +89,47 @@ export class IngestServer {
 
   /** Tries to serve; when the port is taken, stands by (another window) or reports it blocked. Resolves with the first state. */
   start(): Promise<IngestState> {
+    this.stopped = false;
     return new Promise((resolve) => {
-      const retry = (): void => {
-        this.timer = setTimeout(() => attempt(false), this.o.retryMs ?? 2000);
-        this.timer.unref?.();
+      let first = true;
+      const settle = (): void => {
+        if (first) resolve(this.state);
+        first = false;
       };
-      const attempt = (first: boolean): void => {
-        if (this.state === 'stopped' && !first) return;
+      const attempt = (): void => {
+        if (this.stopped) return settle();
         const srv = this.createServer();
         srv.on('error', (err: NodeJS.ErrnoException) => {
           srv.close();
+          if (this.stopped) return settle();
           if (err.code !== 'EADDRINUSE') {
             this.o.log?.('error', `HTTP ingest cannot listen on 127.0.0.1:${this.o.port}: ${err.code ?? err.message}`);
             this.setState('stopped');
-            if (first) resolve(this.state);
-            return;
+            return settle();
           }
           void this.whoHolds().then((foreign) => {
-            if (this.state === 'stopped' && !first) return;
+            // stop() may have run while the holder was asked: then nothing more happens.
+            if (this.stopped) return settle();
             this.blockedReason = foreign;
             this.setState(foreign ? 'blocked' : 'standby');
-            retry();
-            if (first) resolve(this.state);
+            this.timer = setTimeout(attempt, this.o.retryMs ?? 2000);
+            this.timer.unref?.();
+            settle();
           });
         });
         srv.listen(this.o.port, '127.0.0.1', () => {
+          if (this.stopped) {
+            srv.close();
+            return settle();
+          }
           this.server = srv;
           this.blockedReason = undefined;
           this.setState('serving');
-          if (first) resolve('serving');
+          settle();
         });
       };
       this.state = 'standby';
-      attempt(true);
+      attempt();
     });
   }
 
@@ -146,6 +155,7 @@ export class IngestServer {
   }
 
   stop(): Promise<void> {
+    this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     const srv = this.server;
