@@ -2,7 +2,7 @@
  * Public API of the Local Telemetry Sink extension (version 1).
  *
  *   const api = vscode.extensions.getExtension<LocalTelemetrySinkApi>('local-telemetry-sink.local-telemetry-sink')?.exports;
- *   api?.recordAiEvent({ kind: 'accepted', 'gen_ai.request.model': 'qwen2.5-coder:7b', latency_ms: 180, chars: 42, is_local: true }, 'my.extension');
+ *   api?.recordAiEvent({ kind: 'accepted', 'gen_ai.request.model': 'qwen2.5-coder:7b', latency_ms: 180, chars: 42, is_local: true });
  *
  * Both calls return the event's seq, or -1 when capture is paused or the queue is full (then a
  * sink.dropped event accounts for it). Invalid input throws an Error whose `code` is
