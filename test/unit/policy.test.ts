@@ -90,6 +90,14 @@ test('paths: a salt file that is a symlink, not private, or damaged is refused',
   assert.throws(() => loadPathSalt(dir), /damaged/);
 });
 
+test('paths: a salt planted by another user is refused', { skip: process.getuid?.() !== 0 && 'needs root to give the file to another user' }, () => {
+  const dir = tmp();
+  const planted = path.join(dir, SALT_FILE);
+  fs.writeFileSync(planted, 'b'.repeat(64) + '\n', { mode: 0o600 });
+  fs.chownSync(planted, 65534, 65534);
+  assert.throws(() => loadPathSalt(dir), /not a private file of this user/, 'a salt another user knows makes the hashes reversible for them');
+});
+
 test('paths: session.end stats and backend reasons carry no absolute path', async () => {
   const dir = tmp();
   const file = path.join(dir, 'events.jsonl');
