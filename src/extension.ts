@@ -10,13 +10,13 @@ import { DebugCollector, TaskCollector, TerminalCollector } from './capture/term
 import { AiHeuristicCollector } from './capture/aiHeuristic';
 import { StatusBar } from './ui/statusBar';
 import { ReportProvider } from './ui/report';
-import { IngestServer } from './core/ingest/http';
-import { toPrometheus } from './core/sink/metrics';
 import { createApi } from './ingest/api';
+import { CallerIdentity } from './ingest/caller';
+import { HttpIngest } from './ingest/httpIngest';
 import type { LocalTelemetrySinkApi } from './core/ingest/local-telemetry-sink';
 import type { CommandDeps } from './commands/deps';
 import { verifyCommand } from './commands/verify';
-import { repairCommand } from './commands/repair';
+import { askToRepair, repairCommand } from './commands/repair';
 import { openEventsFile } from './commands/files';
 import { revealEventsFolder } from './commands/revealFolder';
 import { copyEventsFilePath } from './commands/copyPath';
@@ -42,7 +42,7 @@ let runtime: Runtime | undefined;
 let flushAll: (() => void) | undefined;
 
 /** Composition root: settings → sink → collectors, commands, status bar, HTTP ingest, API. */
-export function activate(context: vscode.ExtensionContext): LocalTelemetrySinkApi & { _test: unknown } {
+export function activate(context: vscode.ExtensionContext): LocalTelemetrySinkApi & { _test?: unknown } {
   const t0 = performance.now();
   const log = vscode.window.createOutputChannel('Telemetry Sink', { log: true });
   context.subscriptions.push(log);
@@ -77,38 +77,20 @@ export function activate(context: vscode.ExtensionContext): LocalTelemetrySinkAp
   context.subscriptions.push(reports, status);
   const deps: CommandDeps = { rt, reports, status, flushCollectors };
 
-  let ingest: IngestServer | undefined;
-  let ingestKey = '';
-  const syncHttp = (): void => {
-    const h = rt.settings.http;
-    const key = JSON.stringify(h);
-    if (ingest && (!h.enabled || ingestKey !== key)) {
-      void ingest.stop();
-      ingest = undefined;
-    }
-    if (h.enabled && !ingest) {
-      ingest = new IngestServer({
-        port: h.port,
-        token: h.token || undefined,
-        record: (ev) => rt.recordStrict(ev.type, ev.data, 'http'),
-        metrics: () => {
-          const st = rt.stats();
-          return st ? toPrometheus(st, { sid: st.sid }) : '';
-        },
-        log: (level, msg) => (level === 'error' ? log.error(msg) : log.info(msg)),
-      });
-      ingestKey = key;
-      void ingest.start();
-    }
-  };
-  syncHttp();
-  context.subscriptions.push({ dispose: () => void ingest?.stop() });
+  const http = new HttpIngest(context.secrets, rt, () => status.update());
+  status.extraProblems = () => [http.warning];
+  context.subscriptions.push(http);
+  void http.sync();
+  const callers = new CallerIdentity(context.extension.id);
+  context.subscriptions.push(callers);
+  let confirmRepair = askToRepair; // replaced only by the in-host tests' hook below
 
   const reg = (id: string, fn: (...args: unknown[]) => unknown): void => {
     context.subscriptions.push(vscode.commands.registerCommand(id, fn));
   };
   reg('telemetrySink.verify', () => verifyCommand(deps));
-  reg('telemetrySink.repair', (opts?: unknown) => repairCommand(deps, (opts as { confirm?: boolean }) ?? {}));
+  // Arguments are ignored: Repair always asks first, whoever runs it.
+  reg('telemetrySink.repair', () => repairCommand(deps, confirmRepair));
   reg('telemetrySink.openEventsFile', () => openEventsFile(deps));
   reg('telemetrySink.revealEventsFolder', () => revealEventsFolder(deps));
   reg('telemetrySink.showStatistics', () => showStatistics(deps));
@@ -116,7 +98,8 @@ export function activate(context: vscode.ExtensionContext): LocalTelemetrySinkAp
   reg('telemetrySink.pause', () => setPaused(deps, true));
   reg('telemetrySink.resume', () => setPaused(deps, false));
   reg('telemetrySink.copyEventsFilePath', () => copyEventsFilePath(deps));
-  reg('telemetrySink.record', (type, data, ext) => recordCommand(deps, type, data, ext));
+  reg('telemetrySink.record', (type, data) => recordCommand(deps, callers, type, data));
+  reg('telemetrySink.newHttpToken', () => http.newToken(callers.caller()));
   void vscode.commands.executeCommand('setContext', 'telemetrySink.paused', false);
 
   context.subscriptions.push(
@@ -125,7 +108,7 @@ export function activate(context: vscode.ExtensionContext): LocalTelemetrySinkAp
       flushCollectors();
       rt.reload();
       syncCollectors();
-      syncHttp();
+      void http.sync();
       log.info('settings applied');
     }),
     vscode.env.onDidChangeTelemetryEnabled(() => {
@@ -137,9 +120,16 @@ export function activate(context: vscode.ExtensionContext): LocalTelemetrySinkAp
 
   const activationMs = performance.now() - t0;
   log.info(`activated in ${activationMs.toFixed(1)} ms; lock backend ${rt.sink?.backend.name ?? 'none'}; file ${rt.file}`);
-  const api = createApi(rt);
-  // Test hooks (in-host suites): not part of the documented API.
-  return Object.assign(api, { _test: { runtime: rt, status, activationMs, ingest: () => ingest, flushCollectors } });
+  const api = createApi(rt, callers);
+  const stubRepairConfirm = (answer: boolean | undefined): (() => number) => {
+    let asked = 0;
+    confirmRepair = answer === undefined ? askToRepair : async () => (asked++, answer);
+    return () => asked;
+  };
+  // Test hooks for the in-host suites, only when VS Code runs the extension's tests: in normal use
+  // any extension could reach them through the exports (the runtime writes anything, the token).
+  if (context.extensionMode !== vscode.ExtensionMode.Test) return api;
+  return Object.assign(api, { _test: { runtime: rt, status, activationMs, ingest: () => http.server, flushCollectors, httpToken: () => http.token(), stubRepairConfirm } });
 }
 
 export async function deactivate(): Promise<void> {

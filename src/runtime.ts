@@ -1,8 +1,11 @@
 import * as vscode from 'vscode';
+import * as path from 'node:path';
 import { Sink, SinkStats } from './core/sink/appender';
 import { defaultEventsFile, expandHome } from './core/sink/paths';
 import { parseSettings, Settings, sinkKey } from './core/settings';
-import { Excluder, presentPath } from './core/privacy';
+import { Excluder, loadPathSalt, presentPath, scrubPaths } from './core/privacy';
+import { admit, Admitted } from './core/ingest/policy';
+import type { NormalizedEvent } from './core/ingest/input';
 import type { CaptureContext } from './capture/context';
 
 /**
@@ -17,6 +20,8 @@ export class Runtime implements vscode.Disposable {
   pauseReason: string | undefined;
   openError: string | undefined;
   private excluder: Excluder;
+  private salt: { dir: string; salt?: Buffer } | undefined;
+  private readonly contentLogged = new Set<string>();
   private key = '';
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChange = this.changed.event;
@@ -43,6 +48,7 @@ export class Runtime implements vscode.Disposable {
   open(reason: string): void {
     const file = resolveFile(this.settings);
     this.file = file;
+    this.salt = undefined; // read again (its folder may only now exist)
     // Disabled (or VS Code's telemetry off while honoured): nothing at all is written, not even
     // session events; a sink that was open ends its session.
     if (this.writeNothing()) {
@@ -97,7 +103,7 @@ export class Runtime implements vscode.Disposable {
       extension_version: this.extensionVersion,
       pid: process.pid,
       lock_backend: this.sink?.backend.name,
-      lock_backend_reason: this.sink?.backendReason,
+      lock_backend_reason: this.sink ? scrubPaths(this.sink.backendReason, [path.dirname(this.file)]) : undefined,
     };
   }
 
@@ -146,13 +152,64 @@ export class Runtime implements vscode.Disposable {
     }
   }
 
-  /** Records from outside callers (API, command, HTTP): invalid input throws with a clear message. */
-  recordStrict(type: string, data: Record<string, unknown>, source: string): number {
+  /**
+   * Records one event from an outside caller (API, command): the door policy (reserved types,
+   * content), then the sink. Invalid input throws an Error with code ERR_INVALID_EVENT naming the
+   * field; a missing events file throws ERR_OPEN.
+   */
+  recordFrom(ev: NormalizedEvent, source: string): number {
+    const a = this.admit(ev, source);
     if (this.paused) return -1;
-    if (!this.sink) throw Object.assign(new Error(`Local Telemetry Sink has no events file open: ${this.openError ?? 'not started'}`), { code: 'ERR_OPEN' });
-    const seq = this.sink.record(type, data, source);
+    const seq = this.openSink().record(a.type, a.data, source);
     if (seq >= 0) this.eventsThisSession++;
     return seq;
+  }
+
+  /**
+   * Records a batch from an outside caller (HTTP) all or nothing: every event passes the policy and
+   * is serialized before any is queued. Returns the seqs (all -1 while paused), or null when the
+   * queue cannot take the whole batch (nothing queued). Throws like recordFrom, naming the event.
+   */
+  recordBatchFrom(evs: NormalizedEvent[], source: string): number[] | null {
+    const list = evs.map((ev, i) => {
+      try {
+        return this.admit(ev, source);
+      } catch (err) {
+        throw Object.assign(new Error(`${evs.length > 1 ? `event ${i}: ` : ''}${(err as Error).message}`), { code: (err as { code?: string }).code });
+      }
+    });
+    if (this.paused) return list.map(() => -1);
+    const seqs = this.openSink().recordAll(list, source);
+    if (seqs) this.eventsThisSession += seqs.filter((s) => s >= 0).length;
+    return seqs;
+  }
+
+  private admit(ev: NormalizedEvent, source: string): Admitted {
+    const a = admit(ev, { captureContent: this.settings.captureContent });
+    if (a.removed.length && !this.contentLogged.has(source) && this.contentLogged.size < 100) {
+      this.contentLogged.add(source);
+      this.log.info(`captureContent is off: left content fields (${a.removed.slice(0, 8).join(', ')}) out of ${source}'s events; logged once per caller`);
+    }
+    return a;
+  }
+
+  private openSink(): Sink {
+    if (!this.sink) throw Object.assign(new Error('Local Telemetry Sink has no events file open (see the Telemetry Sink log)'), { code: 'ERR_OPEN' });
+    return this.sink;
+  }
+
+  /** The per-installation salt of hashed paths, loaded once per events folder (undefined on failure). */
+  private pathSalt(): Buffer | undefined {
+    const dir = path.dirname(this.file);
+    if (this.salt?.dir !== dir) {
+      this.salt = { dir };
+      try {
+        this.salt.salt = loadPathSalt(dir);
+      } catch (err) {
+        this.log.error(`pathMode hashed: no salt, so no path is written (${(err as { code?: string }).code ?? 'ERR'}: ${(err as Error).message})`);
+      }
+    }
+    return this.salt.salt;
   }
 
   captureContext(): CaptureContext {
@@ -163,7 +220,8 @@ export class Runtime implements vscode.Disposable {
         if (!this.settings.schemes.includes(uri.scheme)) return null;
         if (uri.scheme === 'file' && this.excluder.excluded(uri.fsPath)) return null;
         const roots = (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath);
-        const p = presentPath(uri.scheme === 'file' ? uri.fsPath : uri.path, { mode: this.settings.pathMode, roots }, uri.scheme);
+        const mode = this.settings.pathMode;
+        const p = presentPath(uri.scheme === 'file' ? uri.fsPath : uri.path, { mode, roots, salt: mode === 'hashed' ? this.pathSalt() : undefined }, uri.scheme);
         return p === undefined ? {} : { path: p };
       },
       log: this.log,

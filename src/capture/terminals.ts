@@ -19,12 +19,12 @@ export class TerminalCollector extends Collector {
   }
 }
 
-/** Tasks started / ended with exit code. */
+/** Tasks started / ended with exit code; task source and type, and the name only with telemetrySink.taskLabels. */
 export class TaskCollector extends Collector {
   private readonly started = new WeakMap<vscode.TaskExecution, number>();
   constructor(ctx: CaptureContext) {
     super(ctx);
-    const info = (t: vscode.Task): Record<string, unknown> => ({ name: t.name, source: t.source, kind: t.definition.type });
+    const info = (t: vscode.Task): Record<string, unknown> => ({ ...(ctx.settings().taskLabels ? { name: t.name } : {}), source: t.source, kind: t.definition.type });
     this.subs.push(
       vscode.tasks.onDidStartTaskProcess((e) => {
         this.started.set(e.execution, Date.now());

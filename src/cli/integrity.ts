@@ -6,6 +6,7 @@ import { repair } from '../core/integrity/repair';
 import { stats } from '../core/integrity/stats';
 import { formatRepair, formatStats, formatVerify } from '../core/integrity/format';
 import { intFlag, parseFlags } from './args';
+import { printError, printText } from './output';
 
 const HELP: Record<string, string> = {
   verify: `telemetry-sink verify — check every line of the events file
@@ -59,24 +60,27 @@ export async function runIntegrityCommand(cmd: 'verify' | 'repair' | 'stats', ar
       const p = progress('verifying');
       const r = await verify({ file, all: !!f.all, maxProblems: intFlag('max-problems', f['max-problems'], 100), maxLineBytes: intFlag('max-line', f['max-line'], 1024 * 1024), workers: intFlag('jobs', f.jobs, 0), onProgress: p });
       if (p) process.stderr.write('\r\x1b[K');
-      process.stdout.write(json ? JSON.stringify(r, null, 2) + '\n' : formatVerify(r));
+      if (json) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+      else printText(formatVerify(r));
       return r.clean ? 0 : 1;
     }
     if (cmd === 'repair') {
       const targets = f.all ? [...listRotated(file).map((x) => x.path), file] : [file];
       const results = [];
       for (const t of targets) results.push(await repair({ file: t, lockTimeoutMs: intFlag('lock-timeout', f['lock-timeout'], 5000) }));
-      process.stdout.write(json ? JSON.stringify(results.length === 1 ? results[0] : results, null, 2) + '\n' : results.map(formatRepair).join(''));
+      if (json) process.stdout.write(JSON.stringify(results.length === 1 ? results[0] : results, null, 2) + '\n');
+      else printText(results.map(formatRepair).join(''));
       return 0;
     }
     const p = progress('reading');
     const s = await stats({ file, all: !!f.all, onProgress: p });
     if (p) process.stderr.write('\r\x1b[K');
-    process.stdout.write(json ? JSON.stringify(s, null, 2) + '\n' : formatStats(s));
+    if (json) process.stdout.write(JSON.stringify(s, null, 2) + '\n');
+    else printText(formatStats(s));
     return 0;
   } catch (err) {
     if (err instanceof IntegrityError) {
-      process.stderr.write(`telemetry-sink ${cmd}: ${err.message} [${err.code}]\n`);
+      printError(`telemetry-sink ${cmd}: ${err.message} [${err.code}]\n`);
       return cmd === 'repair' && err.code !== 'ERR_NOT_FOUND' && err.code !== 'ERR_READ' ? 1 : 2;
     }
     throw err;

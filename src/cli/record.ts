@@ -1,16 +1,22 @@
 import * as readline from 'node:readline';
+import * as path from 'node:path';
 import { Sink, FsyncPolicy } from '../core/sink/appender';
 import { LockMode } from '../core/sink/locks';
 import { defaultEventsFile } from '../core/sink/paths';
-import { parseInputLine } from '../core/ingest/input';
+import { admitLine } from '../core/ingest/policy';
+import { scrubPaths } from '../core/privacy';
 import { intFlag, oneOf, parseFlags } from './args';
 import { VERSION } from './version';
+import { printError } from './output';
 
 const RECORD_HELP = `telemetry-sink record — append newline-delimited JSON from stdin
 
 Each input line is {"type": "a.b", "data": {...}} or a seed-style payload
 {"event_type": ..., "extension": ..., "is_local": ..., "success": ...}.
 A bad line is reported on stderr as "line N: <why>" and skipped; good lines are written.
+Types the extension writes itself (session.*, sink.*, editor.*, window.*, terminal.*, task.*,
+debug.*, workspace.*) are refused. Content (prompts, completions, text, messages, long strings)
+is left out unless --capture-content; README "What can be written" lists the rules.
 
 Options:
   --file F            events file (default ${defaultEventsFile()})
@@ -20,11 +26,12 @@ Options:
   --rotate-bytes N    rotate the live file before it would exceed N bytes (default 0 = off)
   --wait MS           at exit, keep retrying a busy lock or a failing disk this long (default 30000)
   --no-session        do not write session.start / session.end events
+  --capture-content   also write content fields (prompts, completions, text, …)
 
 Exit status: 0 all lines written, 65 some lines rejected, 1 I/O failure, 2 bad usage.`;
 
 export async function record(argv: string[]): Promise<number> {
-  const f = parseFlags(argv, ['file', 'lock', 'fsync', 'lock-timeout', 'rotate-bytes', 'wait'], ['no-session', 'help']);
+  const f = parseFlags(argv, ['file', 'lock', 'fsync', 'lock-timeout', 'rotate-bytes', 'wait'], ['no-session', 'capture-content', 'help']);
   if (f.help) {
     process.stdout.write(RECORD_HELP + '\n');
     return 0;
@@ -52,7 +59,8 @@ export async function record(argv: string[]): Promise<number> {
     return 1;
   }
   const session = !f['no-session'];
-  if (session) sink.record('session.start', { app: 'telemetry-sink-cli', version: VERSION, pid: process.pid, node: process.versions.node, platform: process.platform, lock_backend: sink.backend.name, lock_backend_reason: sink.backendReason });
+  if (session) sink.record('session.start', { app: 'telemetry-sink-cli', version: VERSION, pid: process.pid, node: process.versions.node, platform: process.platform, lock_backend: sink.backend.name, lock_backend_reason: scrubPaths(sink.backendReason, [path.dirname(sink.file)]) });
+  const policy = { captureContent: !!f['capture-content'] };
   let lineNo = 0;
   let rejected = 0;
   const rl = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
@@ -64,11 +72,11 @@ export async function record(argv: string[]): Promise<number> {
       continue;
     }
     try {
-      const ev = parseInputLine(text);
+      const ev = admitLine(text, policy);
       sink.record(ev.type, ev.data);
     } catch (err) {
       rejected++;
-      process.stderr.write(`line ${lineNo}: ${(err as Error).message}\n`);
+      printError(`line ${lineNo}: ${(err as Error).message}\n`);
     }
     // Backpressure: a CLI never drops; it waits for the writer instead.
     if (sink.queuedEvents >= 20_000) await sink.flush();

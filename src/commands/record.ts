@@ -1,20 +1,18 @@
 import type { CommandDeps } from './deps';
+import type { CallerIdentity } from '../ingest/caller';
 import { normalizeInput } from '../core/ingest/input';
 import { toAiRecord } from '../core/ingest/aiEvent';
-import { stripContent } from '../core/privacy';
 
 /**
- * telemetrySink.record(type, data[, extensionId]) for extensions that want no hard dependency.
- * `ai.completion` with data.kind is validated as an AI event. Returns the seq (-1 when dropped/paused);
- * throws an Error naming the bad field.
+ * telemetrySink.record(type, data) for extensions that want no hard dependency. `ai.completion`
+ * with data.kind is validated as an AI event; everything goes through the door policy. The source
+ * is the calling extension as the stack shows it, or `api:command` when the call came from outside
+ * this extension host (a third argument claiming an id is ignored). Returns the seq (-1 when
+ * dropped/paused); throws an Error naming the bad field.
  */
-export function recordCommand(d: CommandDeps, type: unknown, data: unknown, extensionId?: unknown): number {
-  const source = typeof extensionId === 'string' && /^[A-Za-z0-9._-]+$/.test(extensionId) ? `api:${extensionId}` : 'api:command';
-  if (type === 'ai.completion') {
-    const r = toAiRecord(data, d.rt.settings.captureContent);
-    return d.rt.recordStrict(r.type, r.data, source);
-  }
-  const ev = normalizeInput({ type, data: data ?? {} });
-  stripContent(ev.data, d.rt.settings.captureContent);
-  return d.rt.recordStrict(ev.type, ev.data, source);
+export function recordCommand(d: CommandDeps, callers: CallerIdentity, type: unknown, data: unknown): number {
+  const caller = callers.caller();
+  const source = caller ? `api:${caller}` : 'api:command';
+  if (type === 'ai.completion') return d.rt.recordFrom(toAiRecord(data, d.rt.settings.captureContent), source);
+  return d.rt.recordFrom(normalizeInput({ type, data: data ?? {} }), source);
 }

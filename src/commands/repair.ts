@@ -4,20 +4,26 @@ import type { CommandDeps } from './deps';
 import { repair, RepairResult } from '../core/integrity/repair';
 import { listRotated } from '../core/sink/rotation';
 
-/** Telemetry Sink: Repair — modal confirmation, then says what moved where. `confirm: false` is for tests. */
-export async function repairCommand(d: CommandDeps, opts: { confirm?: boolean } = {}): Promise<RepairResult[] | undefined> {
+/** The modal confirmation Repair always shows first. */
+export async function askToRepair(file: string): Promise<boolean> {
+  const ok = await vscode.window.showWarningMessage(
+    'Repair the events file?',
+    {
+      modal: true,
+      detail: `Damaged lines of ${file} (and its rotated files) move to a quarantine file next to it, with their line numbers and raw bytes. Valid lines stay. Nothing is deleted.`,
+    },
+    'Repair',
+  );
+  return ok === 'Repair';
+}
+
+/**
+ * Telemetry Sink: Repair — asks first, however it is invoked (palette, the Verify result, or another
+ * extension through executeCommand: no argument skips the question), then says what moved where.
+ */
+export async function repairCommand(d: CommandDeps, ask: (file: string) => Promise<boolean> = askToRepair): Promise<RepairResult[] | undefined> {
   const file = d.rt.file;
-  if (opts.confirm !== false) {
-    const ok = await vscode.window.showWarningMessage(
-      'Repair the events file?',
-      {
-        modal: true,
-        detail: `Damaged lines of ${file} (and its rotated files) move to a quarantine file next to it, with their line numbers and raw bytes. Valid lines stay. Nothing is deleted.`,
-      },
-      'Repair',
-    );
-    if (ok !== 'Repair') return undefined;
-  }
+  if (!(await ask(file))) return undefined;
   d.flushCollectors();
   await d.rt.sink?.flush();
   const results: RepairResult[] = [];

@@ -25,6 +25,8 @@ export interface Settings {
   http: { enabled: boolean; port: number; token: string };
   honorVsCodeTelemetryLevel: boolean;
   ai: { heuristic: boolean; knownExtensions: string[] };
+  /** Task names (labels) in task.* events; off: task source and type only. */
+  taskLabels: boolean;
 }
 
 export const DEFAULTS: Settings = {
@@ -46,6 +48,7 @@ export const DEFAULTS: Settings = {
     heuristic: true,
     knownExtensions: ['github.copilot', 'github.copilot-chat', 'continue.continue', 'tabnine.tabnine-vscode', 'codeium.codeium', 'supermaven.supermaven', 'amazonwebservices.amazon-q-vscode', 'sourcegraph.cody-ai', 'local-telemetry-sink.ai-fixture'],
   },
+  taskLabels: false,
 };
 
 type Getter = (key: string) => unknown;
@@ -126,6 +129,7 @@ export function parseSettings(get: Getter): { settings: Settings; warnings: stri
       heuristic: bool('ai.heuristic', DEFAULTS.ai.heuristic),
       knownExtensions: strs('ai.knownExtensions', DEFAULTS.ai.knownExtensions).map((s) => s.toLowerCase()),
     },
+    taskLabels: bool('taskLabels', DEFAULTS.taskLabels),
   };
   return { settings, warnings };
 }

@@ -1,25 +1,26 @@
 import type { Runtime } from '../runtime';
+import type { CallerIdentity } from './caller';
 import { toAiRecord } from '../core/ingest/aiEvent';
 import { normalizeInput } from '../core/ingest/input';
-import { stripContent } from '../core/privacy';
 import type { LocalTelemetrySinkApi } from '../core/ingest/local-telemetry-sink';
 
-/** The object activate() returns. Invalid input throws an Error (code ERR_INVALID_EVENT) naming the field. */
-export function createApi(rt: Runtime): LocalTelemetrySinkApi {
-  const src = (extensionId?: string): string => (extensionId && /^[A-Za-z0-9._-]+$/.test(extensionId) ? `api:${extensionId}` : 'api:unknown');
+/**
+ * The object activate() returns. Every call goes through the door policy (reserved types, content);
+ * `source` is the calling extension as the stack shows it (caller.ts), never the id a caller claims.
+ * Invalid input throws an Error (code ERR_INVALID_EVENT) naming the field.
+ */
+export function createApi(rt: Runtime, callers: CallerIdentity): LocalTelemetrySinkApi {
+  const source = (): string => `api:${callers.caller() ?? 'unknown'}`;
   return {
     version: 1,
     get file() {
       return rt.file;
     },
-    recordAiEvent(event, extensionId) {
-      const r = toAiRecord(event, rt.settings.captureContent);
-      return rt.recordStrict(r.type, r.data, src(extensionId));
+    recordAiEvent(event) {
+      return rt.recordFrom(toAiRecord(event, rt.settings.captureContent), source());
     },
-    record(type, data, extensionId) {
-      const ev = normalizeInput({ type, data: data ?? {} });
-      stripContent(ev.data, rt.settings.captureContent);
-      return rt.recordStrict(ev.type, ev.data, src(extensionId));
+    record(type, data) {
+      return rt.recordFrom(normalizeInput({ type, data: data ?? {} }), source());
     },
   };
 }

@@ -8,6 +8,10 @@ export class StatusBar implements vscode.Disposable {
   private readonly sub: vscode.Disposable;
   /** The state last shown, for tests and the log. */
   state: 'capturing' | 'paused' | 'problem' = 'capturing';
+  /** The problems last shown. */
+  problems: string[] = [];
+  /** Other parts' problems to show (e.g. the HTTP ingest's port held by another process). */
+  extraProblems: () => Array<string | undefined> = () => [];
 
   constructor(private readonly rt: Runtime) {
     this.item.name = 'Local Telemetry Sink';
@@ -29,6 +33,8 @@ export class StatusBar implements vscode.Disposable {
       const io = st.errors.total - (st.errors.byCode.ERR_LOCK_TIMEOUT ?? 0);
       if (io) problems.push(`${io} I/O errors (last: ${st.errors.last?.code}${st.errors.last?.sysCode ? ' ' + st.errors.last.sysCode : ''})`);
     }
+    for (const p of this.extraProblems()) if (p) problems.push(p);
+    this.problems = problems;
     const n = rt.eventsThisSession.toLocaleString('en-US');
     if (rt.paused) {
       this.state = 'paused';

@@ -1,10 +1,12 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as http from 'node:http';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { parseSettings, DEFAULTS } from '../../src/core/settings';
 import { BurstCoalescer, countNewlines } from '../../src/core/capture/bursts';
 import { scoreChange, ChangeFacts } from '../../src/core/capture/heuristic';
-import { Excluder, globToRegExp, presentPath, stripContent } from '../../src/core/privacy';
+import { Excluder, globToRegExp, presentPath } from '../../src/core/privacy';
 import { toAiRecord } from '../../src/core/ingest/aiEvent';
 import { fromSeedPayload, normalizeInput, parseInputLine } from '../../src/core/ingest/input';
 import { IngestServer } from '../../src/core/ingest/http';
@@ -25,6 +27,17 @@ test('settings: defaults, valid values, and one warning per bad value with a saf
   assert.equal(r.settings.capture.edits, false);
   assert.equal(r.warnings.length, 3);
   assert.match(r.warnings.join('\n'), /telemetrySink\.lock\.backend: expected one of auto, flock, lockfile/);
+});
+
+test('settings: parseSettings reads exactly the settings package.json contributes, with the same defaults', () => {
+  const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as { contributes: { configuration: { properties: Record<string, { default: unknown }> } } };
+  const props = pkg.contributes.configuration.properties;
+  const asked: string[] = [];
+  parseSettings((k) => (asked.push(k), undefined));
+  assert.deepEqual(asked.map((k) => `telemetrySink.${k}`).sort(), Object.keys(props).sort());
+  const fromPkg = parseSettings((k) => props[`telemetrySink.${k}`]!.default);
+  assert.deepEqual(fromPkg.settings, DEFAULTS);
+  assert.deepEqual(fromPkg.warnings, []);
 });
 
 test('bursts: edits coalesce per document until quiet; undo/redo counted', () => {
@@ -53,13 +66,14 @@ test('heuristic: multi-line insert right after typing with an AI extension score
   assert.equal(scoreChange({ ...base, singleInsert: false }).accepted, false);
 });
 
-test('privacy: path modes, excludes, content stripping', () => {
+test('privacy: path modes, excludes', () => {
   const ctx = { mode: 'relative' as const, roots: ['/ws'] };
   assert.equal(presentPath('/ws/src/a.ts', ctx), 'src/a.ts');
   assert.equal(presentPath('/etc/passwd', ctx), '(outside workspace)/passwd');
   assert.equal(presentPath('/ws/src/a.ts', { ...ctx, mode: 'basename' }), 'a.ts');
   assert.equal(presentPath('/ws/src/a.ts', { ...ctx, mode: 'none' }), undefined);
-  assert.match(presentPath('/ws/src/a.ts', { ...ctx, mode: 'hashed' })!, /^sha256:[0-9a-f]{16}$/);
+  assert.match(presentPath('/ws/src/a.ts', { ...ctx, mode: 'hashed', salt: Buffer.alloc(32, 1) })!, /^sha256:[0-9a-f]{16}$/);
+  assert.equal(presentPath('/ws/src/a.ts', { ...ctx, mode: 'hashed' }), undefined, 'no salt, no hashed path');
   assert.equal(presentPath('Untitled-1', ctx, 'untitled'), 'untitled');
   const ex = new Excluder(['**/node_modules/**', '**/*.{env,pem}']);
   assert.equal(ex.excluded('/ws/node_modules/x/i.js'), true);
@@ -67,9 +81,6 @@ test('privacy: path modes, excludes, content stripping', () => {
   assert.equal(ex.excluded('/ws/src/a.ts'), false);
   assert.equal(globToRegExp('src/*.ts').test('src/a.ts'), true);
   assert.equal(globToRegExp('src/*.ts').test('src/x/a.ts'), false);
-  const data: Record<string, unknown> = { text: 'secret', prompt: 'p', chars: 3 };
-  assert.deepEqual(stripContent(data, false), ['text', 'prompt']);
-  assert.deepEqual(data, { chars: 3 });
 });
 
 test('AI events and inputs: validation names the field; seed payloads map to ai.completion.*', () => {
@@ -88,14 +99,15 @@ test('AI events and inputs: validation names the field; seed payloads map to ai.
 test('HTTP ingest: a second server on the port stands by and takes over when the first stops', async () => {
   const got: string[] = [];
   const port = await freePort();
-  const mk = () => new IngestServer({ port, record: (ev) => (got.push(ev.type), got.length - 1), retryMs: 100 });
+  const token = 'unit-token-0123456789abcdef01234';
+  const mk = () => new IngestServer({ port, token, recordBatch: (evs) => evs.map((ev) => (got.push(ev.type), got.length - 1)), retryMs: 100 });
   const a = mk();
   const b = mk();
   assert.equal(await a.start(), 'serving');
   assert.equal(await b.start(), 'standby');
   const post = (body: string): Promise<number> =>
     new Promise((resolve, reject) => {
-      const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/v1/events', headers: { 'content-type': 'application/json' } }, (res) => {
+      const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/v1/events', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` } }, (res) => {
         res.resume();
         res.on('end', () => resolve(res.statusCode!));
       });

@@ -46,8 +46,9 @@ export function normalizeInput(obj: unknown): NormalizedEvent {
 }
 
 /**
- * Seed payloads keep every field they carried; AI completion event types map onto
- * ai.completion.<kind> with the OpenTelemetry GenAI names the extension API uses.
+ * Seed payloads keep the fields they carried (what is written then follows the door policy,
+ * policy.ts); AI completion event types map onto ai.completion.<kind> with the OpenTelemetry GenAI
+ * names the extension API uses.
  */
 export function fromSeedPayload(o: Record<string, unknown>): NormalizedEvent {
   const et = o.event_type;
@@ -64,10 +65,13 @@ export function fromSeedPayload(o: Record<string, unknown>): NormalizedEvent {
     type = `ai.completion.${kind}`;
     data.kind = kind;
     data.detection = 'reported';
-    if (typeof o.model === 'string') data['gen_ai.request.model'] = o.model;
-    if (typeof o.provider === 'string') data['gen_ai.provider.name'] = o.provider;
-    if (typeof o.input_tokens === 'number') data['gen_ai.usage.input_tokens'] = o.input_tokens;
-    if (typeof o.output_tokens === 'number') data['gen_ai.usage.output_tokens'] = o.output_tokens;
+    // The seed's names move to their OpenTelemetry GenAI names.
+    const renames = [['model', 'gen_ai.request.model', 'string'], ['provider', 'gen_ai.provider.name', 'string'], ['input_tokens', 'gen_ai.usage.input_tokens', 'number'], ['output_tokens', 'gen_ai.usage.output_tokens', 'number']] as const;
+    for (const [from, to, type] of renames) {
+      if (typeof o[from] !== type) continue;
+      data[to] = o[from];
+      delete data[from];
+    }
   }
   if (!TYPE_RE.test(type)) type = 'seed.event';
   return { type, data };

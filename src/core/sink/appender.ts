@@ -9,6 +9,7 @@ import { chooseBackend, LockBackend, LockMode, sleepSync } from './locks';
 import { Histogram } from './histogram';
 import { applyRetention, RetentionPolicy, rotatedName } from './rotation';
 import { defaultEventsFile, ensureDir } from './paths';
+import { statsForEvents } from '../privacy';
 
 export type FsyncPolicy = 'never' | 'batch' | 'always';
 export type LogLevel = 'info' | 'warn' | 'error';
@@ -101,6 +102,14 @@ const NOTICE_RESERVE = 1024;
 const EAGAIN_RETRIES = 8;
 const NL = 0x0a;
 const NL_BUF = Buffer.from('\n');
+
+/** One event checked and serialized, not yet queued. */
+interface Encoded {
+  type: string;
+  sourceJson: string;
+  dataJson: string;
+  estimate: number;
+}
 
 /**
  * The locked appender. One open file description ('a+') for the file, one in-process queue,
@@ -235,6 +244,32 @@ export class Sink {
    * Throws ERR_INVALID_EVENT (naming the field) on bad input; never throws on I/O.
    */
   record(type: string, data?: unknown, source?: string): number {
+    return this.enqueue(this.encode(type, data, source));
+  }
+
+  /**
+   * Queues a batch all or nothing: every event is checked and serialized before any is queued (an
+   * invalid one throws ERR_INVALID_EVENT naming its index, and nothing is queued), and when the
+   * queue cannot take them all nothing is queued or counted as dropped (returns null).
+   */
+  recordAll(events: ReadonlyArray<{ type: string; data?: unknown }>, source?: string): number[] | null {
+    const encoded = events.map((e, i) => {
+      try {
+        return this.encode(e.type, e.data, source);
+      } catch (err) {
+        throw err instanceof SinkError ? new SinkError(err.code, `event ${i}: ${err.message}`) : err;
+      }
+    });
+    // Checked with each event at its largest (3 UTF-8 bytes per UTF-16 unit), so no event of an
+    // accepted batch can be dropped for bytes while the others are queued.
+    const bytes = encoded.reduce((a, e) => a + e.estimate + 2 * e.dataJson.length, 0);
+    if (this.closed || this.closing) return null;
+    if (this.queuedEvents + encoded.length + (this.drop ? 1 : 0) > this.o.maxQueueEvents) return null;
+    if (this.queuedBytes + bytes + (this.drop ? NOTICE_RESERVE : 0) > this.o.maxQueueBytes) return null;
+    return encoded.map((e) => this.enqueue(e));
+  }
+
+  private encode(type: string, data: unknown, source: string | undefined): Encoded {
     checkType(type);
     const sourceJson = source === undefined || source === this.source ? this.sourceJson : JSON.stringify(checkSource(source));
     const dataJson = serializeData(data);
@@ -245,18 +280,22 @@ export class Sink {
         throw new SinkError('ERR_INVALID_EVENT', `field "data": ${real} bytes exceeds the ${this.o.maxEventBytes}-byte event limit`);
       }
     }
+    return { type, sourceJson, dataJson, estimate };
+  }
+
+  private enqueue(e: Encoded): number {
     const ts = isoNow();
     if (this.closed || this.closing) return this.noteDrop(this.closed ? 'closed' : 'closing', ts, false);
     const reserve = this.drop ? NOTICE_RESERVE : 0;
     if (this.queuedEvents + (this.drop ? 2 : 1) > this.o.maxQueueEvents) return this.noteDrop('queue_full_events', ts, true);
-    if (this.queuedBytes + estimate + reserve > this.o.maxQueueBytes) return this.noteDrop('queue_full_bytes', ts, true);
+    if (this.queuedBytes + e.estimate + reserve > this.o.maxQueueBytes) return this.noteDrop('queue_full_bytes', ts, true);
     if (this.drop) this.enqueueDropNotice();
     const seq = this.nextSeq++;
     if (ts !== this.tsText) {
       this.tsText = ts;
       this.tsBytes = Buffer.from(ts, 'latin1');
     }
-    this.queue.appendEvent(this.tsBytes, this.sidSeq, seq, this.typeSource(type, sourceJson), dataJson);
+    this.queue.appendEvent(this.tsBytes, this.sidSeq, seq, this.typeSource(e.type, e.sourceJson), e.dataJson);
     this.schedule();
     return seq;
   }
@@ -612,7 +651,7 @@ export class Sink {
     if (opts.sessionEnd) {
       // Flush first so the recorded stats describe everything this session wrote.
       if (this.queuedEvents > 0) await this.flush();
-      this.record('session.end', { ...(typeof opts.sessionEnd === 'object' ? opts.sessionEnd : {}), stats: this.stats() });
+      this.record('session.end', { ...(typeof opts.sessionEnd === 'object' ? opts.sessionEnd : {}), stats: statsForEvents(this.stats()) });
     }
     this.closing = true;
     this.clearTimers();
@@ -631,7 +670,7 @@ export class Sink {
   /** Synchronous close for process exit handlers. */
   closeSync(opts: { sessionEnd?: boolean | Record<string, unknown>; timeoutMs?: number } = {}): FlushResult {
     if (this.closed) return { written: 0, batches: 0, pending: 0 };
-    if (opts.sessionEnd) this.record('session.end', { ...(typeof opts.sessionEnd === 'object' ? opts.sessionEnd : {}), stats: this.stats() });
+    if (opts.sessionEnd) this.record('session.end', { ...(typeof opts.sessionEnd === 'object' ? opts.sessionEnd : {}), stats: statsForEvents(this.stats()) });
     this.closing = true;
     this.clearTimers();
     const res = this.flushSync(opts.timeoutMs ?? this.o.lockTimeoutMs);

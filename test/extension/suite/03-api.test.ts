@@ -9,7 +9,7 @@ describe('public API and record command', () => {
     assert.ok(seq >= 0);
     const l = (await mine()).find((x) => x.seq === seq)!;
     assert.equal(l.type, 'ai.completion.accepted');
-    assert.equal(l.source, 'api:my.ext');
+    assert.equal(l.source, 'api:unknown', 'the claimed id is ignored; the test runner is no installed extension');
     assert.equal(l.data['gen_ai.request.model'], 'qwen2.5-coder:7b');
     assert.equal(l.data.detection, 'reported');
     assert.equal(l.data.text, undefined, 'completion text is not written unless captureContent is on');

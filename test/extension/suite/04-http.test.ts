@@ -1,31 +1,10 @@
 import * as assert from 'node:assert/strict';
 import * as http from 'node:http';
-import * as net from 'node:net';
-import { ext, mine, setting, waitFor } from './helpers';
+import { ext, freePort, mine, post as postTo, Posted, setting, waitFor } from './helpers';
 
-// A port the OS says is free (fixed ports collide when two test runs share a machine).
 let PORT = 0;
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-function post(pathname: string, body: string, headers: Record<string, string> = {}): Promise<{ status: number; json: { error?: { code: string }; accepted?: number; seq?: number[] } }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port: PORT, method: 'POST', path: pathname, headers: { 'content-type': 'application/json', host: `127.0.0.1:${PORT}`, ...headers } }, (res) => {
-      let text = '';
-      res.on('data', (d) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode!, json: JSON.parse(text || '{}') }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+let AUTH: Record<string, string> = {};
+const post = (pathname: string, body: string, headers: Record<string, string> = {}): Promise<Posted> => postTo(PORT, pathname, body, { ...AUTH, ...headers });
 
 describe('loopback HTTP ingest', () => {
   before(async () => {
@@ -34,6 +13,7 @@ describe('loopback HTTP ingest', () => {
     await setting('http.enabled', true);
     const { hooks } = await ext();
     await waitFor('ingest serving', () => hooks.ingest()?.state === 'serving');
+    AUTH = { authorization: `Bearer ${hooks.httpToken!()}` };
   });
   after(async () => {
     await setting('http.enabled', undefined);
@@ -67,7 +47,7 @@ describe('loopback HTTP ingest', () => {
 
   it('GET /metrics serves the sink stats in Prometheus text format', async () => {
     const text = await new Promise<string>((resolve, reject) => {
-      http.get({ host: '127.0.0.1', port: PORT, path: '/metrics', headers: { host: `127.0.0.1:${PORT}` } }, (res) => {
+      http.get({ host: '127.0.0.1', port: PORT, path: '/metrics', headers: { host: `127.0.0.1:${PORT}`, ...AUTH } }, (res) => {
         let t = '';
         res.on('data', (d) => (t += d));
         res.on('end', () => resolve(t));
@@ -77,11 +57,19 @@ describe('loopback HTTP ingest', () => {
     assert.match(text, /telemetry_sink_events_written_total\{backend="(flock|lockfile)",sid="[^"]+"\} \d+/);
   });
 
-  it('a bearer token, once set, is required', async () => {
-    await setting('http.token', 's3cret');
+  it('a fixed token from the settings replaces the generated one; a short one stops the server', async () => {
+    const fixed = 'a-fixed-token-for-scripts-0123456789';
+    await setting('http.token', fixed);
     const { hooks } = await ext();
-    await waitFor('ingest restarted', () => hooks.ingest()?.state === 'serving');
+    await waitFor('ingest serving', () => hooks.ingest()?.state === 'serving');
     assert.equal((await post('/v1/events', '{"type":"a.b"}')).status, 401);
-    assert.equal((await post('/v1/events', '{"type":"a.b"}', { authorization: 'Bearer s3cret' })).status, 202);
+    assert.equal((await post('/v1/events', '{"type":"a.b"}', { authorization: `Bearer ${fixed}` })).status, 202);
+    await setting('http.token', 's3cret');
+    await waitFor('ingest stopped', () => hooks.ingest() === undefined);
+    hooks.status.update();
+    assert.match(hooks.status.problems.join('\n'), /HTTP ingest not started: telemetrySink\.http\.token is shorter than 16 characters/);
+    await setting('http.token', undefined);
+    await waitFor('ingest serving again', () => hooks.ingest()?.state === 'serving');
+    assert.equal((await post('/v1/events', '{"type":"a.b"}')).status, 202, 'the generated token applies again');
   });
 });

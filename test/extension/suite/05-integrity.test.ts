@@ -28,7 +28,15 @@ describe('verify and repair commands on a damaged file', () => {
   });
 
   it('Repair moves them to a quarantine file; a second verify is clean', async () => {
-    const res = (await vscode.commands.executeCommand('telemetrySink.repair', { confirm: false })) as RepairResult[];
+    const { hooks } = await ext();
+    const asked = hooks.stubRepairConfirm!(true);
+    let res: RepairResult[];
+    try {
+      res = (await vscode.commands.executeCommand('telemetrySink.repair')) as RepairResult[];
+    } finally {
+      hooks.stubRepairConfirm!(undefined);
+    }
+    assert.equal(asked(), 1, 'Repair asked first');
     const moved = res.find((r) => !r.clean)!;
     assert.equal(moved.linesMoved, 2);
     assert.ok(fs.existsSync(moved.quarantine!));

@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { mine, waitFor } from './helpers';
+import { Line, mine, setting, waitFor } from './helpers';
 
 describe('more collectors with real actions', () => {
   it('terminals opened and closed (no names, no output)', async () => {
@@ -17,15 +17,30 @@ describe('more collectors with real actions', () => {
     assert.ok(!JSON.stringify(ls).includes('SECRET_TERMINAL_NAME'));
   });
 
-  it('tasks started and ended with their exit code', async () => {
-    const task = new vscode.Task({ type: 'shell', id: 'lts-exit-3' }, vscode.TaskScope.Workspace, 'lts exit 3', 'lts-test', new vscode.ShellExecution('exit 3'));
-    await vscode.tasks.executeTask(task);
-    const ls = await waitFor('task.end', async () => {
-      const m = await mine();
-      return m.some((l) => l.type === 'task.end' && l.data.name === 'lts exit 3') ? m : undefined;
-    }, 20_000);
-    assert.ok(ls.some((l) => l.type === 'task.start' && l.data.name === 'lts exit 3' && l.data.source === 'lts-test'));
-    assert.equal(ls.find((l) => l.type === 'task.end' && l.data.name === 'lts exit 3')!.data.exit_code, 3);
+  it('tasks started and ended with their exit code; labels only with telemetrySink.taskLabels', async () => {
+    const runTask = async (label: string): Promise<Line[]> => {
+      const task = new vscode.Task({ type: 'shell', id: label }, vscode.TaskScope.Workspace, label, 'lts-test', new vscode.ShellExecution('exit 3'));
+      const before = (await mine()).filter((l) => l.type === 'task.end').length;
+      await vscode.tasks.executeTask(task);
+      const ls = await waitFor('task.end', async () => {
+        const m = await mine();
+        return m.filter((l) => l.type === 'task.end').length > before ? m : undefined;
+      }, 20_000);
+      return ls.filter((l) => l.type.startsWith('task.')).slice(-2);
+    };
+    const [start, end] = await runTask('lts SECRET_TASK_LABEL');
+    assert.deepEqual([start!.type, end!.type], ['task.start', 'task.end']);
+    assert.equal(start!.data.source, 'lts-test');
+    assert.equal(start!.data.kind, 'shell');
+    assert.equal(end!.data.exit_code, 3);
+    assert.ok(!JSON.stringify([start, end]).includes('SECRET_TASK_LABEL'), 'the task label is written by default');
+    await setting('taskLabels', true);
+    try {
+      const [s2] = await runTask('lts exit 3');
+      assert.equal(s2!.data.name, 'lts exit 3');
+    } finally {
+      await setting('taskLabels', undefined);
+    }
   });
 
   it('selection changes arrive as debounced counts only', async () => {

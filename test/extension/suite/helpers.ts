@@ -1,5 +1,7 @@
 import * as vscode from 'vscode';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as net from 'node:net';
 import type { Runtime } from '../../../src/runtime';
 import type { StatusBar } from '../../../src/ui/statusBar';
 import type { IngestServer } from '../../../src/core/ingest/http';
@@ -12,6 +14,10 @@ export interface TestHooks {
   activationMs: number;
   ingest: () => IngestServer | undefined;
   flushCollectors: () => void;
+  /** The bearer token the HTTP ingest requires (generated on first enable, kept in SecretStorage). */
+  httpToken?: () => string | undefined;
+  /** Replaces the Repair confirmation dialog (undefined restores it); returns how often it was asked. */
+  stubRepairConfirm?: (answer: boolean | undefined) => () => number;
 }
 
 export async function ext(): Promise<{ api: { version: number; file: string; recordAiEvent: (e: unknown, id?: string) => number; record: (t: string, d?: unknown, id?: string) => number }; hooks: TestHooks }> {
@@ -69,4 +75,44 @@ export async function setting(key: string, value: unknown): Promise<void> {
 export function measure(key: string, value: unknown): void {
   const m = (globalThis as { __inhostMeasurements?: Record<string, unknown> }).__inhostMeasurements;
   if (m) m[key] = value;
+}
+
+/** A port the OS says is free (fixed ports collide when two test runs share a machine). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+export interface Posted {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+  json: { error?: { code: string; message: string }; accepted?: number; dropped?: number; seq?: number[] };
+}
+
+/** POSTs to the loopback ingest on `port` (Host header set right unless overridden). */
+export function post(port: number, pathname: string, body: string, headers: Record<string, string> = {}): Promise<Posted> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: pathname, agent: false, headers: { 'content-type': 'application/json', host: `127.0.0.1:${port}`, ...headers } }, (res) => {
+      let text = '';
+      res.on('data', (d) => (text += d));
+      res.on('end', () => {
+        let json: Posted['json'] = {};
+        try {
+          json = JSON.parse(text || '{}');
+        } catch {
+          /* not JSON: the test looks at body */
+        }
+        resolve({ status: res.statusCode!, headers: res.headers, body: text, json });
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }
