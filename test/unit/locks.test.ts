@@ -238,6 +238,11 @@ test('backend reasons: the ABI mismatch is stated in numbers, and no absolute pa
     ['C:\\Users\\u\\.vscode\\extensions\\x\\fs_ext.node is not a valid Win32 application', 'fs_ext.node is not a valid Win32 application'],
     ['\\\\server\\share\\dir\\fs_ext.node failed', 'fs_ext.node failed'],
     ['modules 115, this runtime is 127', 'modules 115, this runtime is 127'],
+    ['/home/John Smith/.vscode/extensions/x/node_modules/fs-ext/build/Release/fs_ext.node: invalid ELF header', 'fs_ext.node: invalid ELF header'],
+    ["The module 'C:\\Users\\John Smith\\x\\fs_ext.node' was compiled", "The module 'fs_ext.node' was compiled"],
   ];
-  for (const [input, want] of cases) assert.equal(scrubPaths(input), want);
+  for (const [input, want] of cases) assert.equal(scrubPaths(input, '/nonexistent-home'), want);
+  assert.equal(scrubPaths('relative to /home/john smith', '/home/john smith'), 'relative to ~');
+  // An unquoted path with a space (not a native module) is cut at the space: no absolute part is left.
+  assert.doesNotMatch(scrubPaths('Error loading shared library /opt/my libs/libc.so: nope', '/nonexistent-home'), /\/opt/);
 });

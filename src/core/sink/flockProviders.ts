@@ -81,15 +81,21 @@ export function loadFailure(message: string): string {
   return `did not load (${scrubPaths(message.split('\n')[0] ?? '')})`;
 }
 
+const SEP = /[\\/]+/;
+const lastPart = (p: string): string => p.split(SEP).filter(Boolean).pop() ?? p;
+
 /**
  * Replaces absolute paths (POSIX, `C:\…`, `\\server\…`) with their last component: reasons end up
- * in session.start, stats and /metrics, and an install path says who the user is.
+ * in session.start, stats and /metrics, and an install path says who the user is. Quoted paths and
+ * paths of native modules (`….node`) may contain spaces; other paths end at a space. The home
+ * folder becomes `~` first, so even a path cut at a space leaves no user name behind.
  */
-export function scrubPaths(s: string): string {
-  return s.replace(/(?<![\w.~$-])(?:[A-Za-z]:)?(?:[\\/]+[^\\/\s'"`:;,()]+)+[\\/]?/g, (p) => {
-    const parts = p.split(/[\\/]+/).filter(Boolean);
-    return parts[parts.length - 1] ?? p;
-  });
+export function scrubPaths(s: string, home = os.homedir()): string {
+  const homeless = home.length > 3 ? s.split(home).join('~') : s;
+  return homeless
+    .replace(/(['"`])((?:~|[A-Za-z]:)?[\\/][^'"`\n]*)\1/g, (_m, q: string, p: string) => q + lastPart(p) + q)
+    .replace(/(?<![\w.$-])(?:~|[A-Za-z]:)?[\\/][^'"`\n]*?\.node(?![\w.])/g, lastPart)
+    .replace(/(?<![\w.$-])(?:~|[A-Za-z]:)?(?:[\\/]+[^\\/\s'"`:;,()]+)+[\\/]?/g, lastPart);
 }
 
 // ---- fs-ext ---------------------------------------------------------------------------------
