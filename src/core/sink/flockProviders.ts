@@ -16,7 +16,6 @@ import { describe } from './errors';
  * Only non-blocking calls are ever made: LOCK_NB / LOCKFILE_FAIL_IMMEDIATELY.
  */
 export type FlockProviderName = 'fs-ext' | 'koffi';
-export const FLOCK_PROVIDERS: readonly FlockProviderName[] = ['fs-ext', 'koffi'];
 /** Non-blocking exclusive, non-blocking shared, unlock (fs-ext's spelling). */
 export type FlockOp = 'exnb' | 'shnb' | 'un';
 
