@@ -4,6 +4,7 @@
  * started while the lock is held must put every one of its lines after `holder.leave`, and must have
  * started (its session.start timestamp) before the release — else the test proves nothing.
  */
+import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -79,4 +80,18 @@ export function placement(r: CriticalSectionResult): { writerLines: number; insi
     beforeEnter: mine.filter(({ i }) => i < enter).length,
     firstWriterTs: mine.length ? Date.parse(mine[0]!.l.ts) : NaN,
   };
+}
+
+/**
+ * The writer (a `telemetry-sink record` of one event) honoured the holder's lock: it ran while the
+ * lock was held, and all three of its lines (session.start, the event, session.end) came after the
+ * holder left, written through `provider`.
+ */
+export function assertExcluded(r: CriticalSectionResult, provider: string): void {
+  assert.equal(r.writer.code, 0, r.writer.stderr);
+  const p = placement(r);
+  assert.equal(p.writerLines, 3, 'session.start, the event, session.end');
+  assert.ok(p.firstWriterTs < r.releasedAt, 'the writer was running while the lock was held (else this proves nothing)');
+  assert.equal(p.beforeEnter + p.insideSection, 0, "nothing of ours before or inside the holder's critical section");
+  assert.equal(r.lines.find((l) => l.type === 'session.start')!.data.lock_provider, provider);
 }
