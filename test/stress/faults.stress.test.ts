@@ -89,8 +89,9 @@ async function killTest(variant: LockVariant, kills: number): Promise<void> {
 }
 
 for (const v of LOCK_VARIANTS) {
-  // flock: the kernel drops a dead holder's lock. lockfile: stale locks of dead holders are taken over.
-  const kills = v.provider ? 100 : 30;
+  // flock: the kernel drops a dead holder's lock, whoever made the call, so koffi's run is shorter
+  // (CI time); lockfile: stale locks of dead holders are taken over.
+  const kills = v.provider === 'fs-ext' ? 100 : v.provider === 'koffi' ? 50 : 30;
   test(`${v.name}: ${kills} random kill -9 of writers mid-stream (lock holders among them), only killed writers lose their tail; no deadlock`, { timeout: 180_000 }, async () => {
     await killTest(v, kills);
   });
