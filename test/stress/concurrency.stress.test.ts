@@ -124,6 +124,18 @@ for (const v of FLOCK_VARIANTS) {
   });
 }
 
+test('mixed flock providers (4 fs-ext + 4 koffi writers, slow chunked writes): every event once, no corrupt line', { timeout: 120_000 }, async () => {
+  // 256-byte writes with pauses keep each batch in flight for milliseconds: writers that did not
+  // exclude each other would interleave chunks and corrupt lines.
+  const dir = tmpDir();
+  const file = path.join(dir, 'events.jsonl');
+  const ws = FLOCK_VARIANTS.flatMap((v) => Array.from({ length: 4 }, () => writer({ file, count: 1500, lock: 'flock', burst: 30, paceMs: 2, slowWrite: true, rotateBytes: 512 * 1024 }, v.env)));
+  const results = await Promise.all(ws.map((w) => w.done));
+  for (const r of results) assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(results.map((r) => lastJson<WriterDone>(r.stdout).stats.lockProvider).sort(), ['fs-ext', 'fs-ext', 'fs-ext', 'fs-ext', 'koffi', 'koffi', 'koffi', 'koffi']);
+  assertComplete([...listRotated(file).map((r) => r.path), file], await Promise.all(ws.map((w) => w.sid)), 1502);
+});
+
 test('mixed backends with lockfile writers arriving one by one during the grace, writing slowly', { timeout: 120_000 }, async () => {
   // Slow (256-byte) writes keep a lockfile writer's batch in flight for milliseconds, so a flock
   // writer that did not take the lock file would read a mid-write tail and fence it (a blank line).

@@ -172,6 +172,26 @@ for (const v of LOCK_VARIANTS) {
   });
 }
 
+test('fs-ext and koffi take the same kernel lock: each excludes the other, exclusive and shared', () => {
+  const fx = loadProvider('fs-ext').provider!;
+  const kf = loadProvider('koffi').provider!;
+  const file = path.join(tmp(), 'e.jsonl');
+  fs.writeFileSync(file, '');
+  const [a, b] = [fs.openSync(file, 'a+'), fs.openSync(file, 'a+')];
+  for (const [holder, other] of [[fx, kf], [kf, fx]] as const) {
+    assert.equal(holder.flock(a, 'exnb'), undefined);
+    assert.match(other.flock(b, 'exnb')?.code ?? 'acquired', /^(EAGAIN|EWOULDBLOCK)$/, `${other.name} busy while ${holder.name} holds`);
+    assert.match(other.flock(b, 'shnb')?.code ?? 'acquired', /^(EAGAIN|EWOULDBLOCK)$/);
+    assert.equal(holder.flock(a, 'un'), undefined);
+    assert.equal(holder.flock(a, 'shnb'), undefined);
+    assert.equal(other.flock(b, 'shnb'), undefined, 'shared with shared');
+    assert.equal(other.flock(b, 'un'), undefined);
+    assert.equal(holder.flock(a, 'un'), undefined);
+  }
+  fs.closeSync(a);
+  fs.closeSync(b);
+});
+
 /** A koffi stand-in whose flock fails with the given errnos first, then succeeds. */
 function fakeKoffi(errnos: number[]): KoffiLike & { calls: number } {
   let errno = 0;
