@@ -137,6 +137,8 @@ for (const variant of FLOCK_VARIANTS) {
     await new Promise<void>((resolve) => holder.child.stdout!.once('data', () => resolve()));
     holder.child.kill('SIGSTOP');
     const ws = Array.from({ length: 3 }, () => writer({ file, count: 3000, burst: 10, paceMs: 2, lockTimeoutMs: 200, maxQueueEvents: 500, flushIntervalMs: 20, lock: variant.lock }, variant.env));
+    // Hold for 2 s after every writer is up (on a loaded machine starting them can take seconds).
+    await Promise.all(ws.map((w) => w.sid));
     await sleep(2000);
     holder.child.kill('SIGCONT');
     holder.child.stdin!.end();
