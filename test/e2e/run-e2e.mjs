@@ -120,7 +120,7 @@ async function main() {
         await page.keyboard.type('  ', { delay: 20 });
         await sleep(300);
         await page.keyboard.press('Alt+\\');
-        await page.waitForSelector('.ghost-text-decoration, .ghost-text', { timeout: 8000 });
+        await page.waitForSelector('.ghost-text-decoration, .ghost-text', { timeout: 20_000 });
         await page.keyboard.press('Tab');
         await sleep(500);
       }
