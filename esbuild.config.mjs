@@ -1,5 +1,6 @@
-// Bundles the extension (vscode external) and the CLI. fs-ext is a native addon: it stays external
-// and ships inside the VSIX as node_modules/fs-ext with its compiled binary.
+// Bundles the extension (vscode external) and the CLI. The flock providers stay external and ship
+// inside the VSIX under node_modules: fs-ext (a NAN addon compiled by npm ci for this Node) and
+// koffi (Node-API, prebuilt binaries per platform; test/harness/package.mjs picks which to ship).
 // Usage: node esbuild.config.mjs [--production] [--watch]
 import * as esbuild from 'esbuild';
 import { readFileSync, copyFileSync, mkdirSync } from 'node:fs';
@@ -16,7 +17,7 @@ const common = {
   sourcemap: !production,
   minify: production,
   sourcesContent: false,
-  external: ['vscode', 'fs-ext'],
+  external: ['vscode', 'fs-ext', 'koffi'],
   define: { __VERSION__: JSON.stringify(pkg.version) },
   logLevel: 'warning',
 };

@@ -103,6 +103,7 @@ export class Runtime implements vscode.Disposable {
       extension_version: this.extensionVersion,
       pid: process.pid,
       lock_backend: this.sink?.backend.name,
+      lock_provider: this.sink?.backend.provider ?? null,
       lock_backend_reason: this.sink ? scrubPaths(this.sink.backendReason, [path.dirname(this.file)]) : undefined,
     };
   }

@@ -1,5 +1,5 @@
 // `npm test`: builds once, then runs every tier in order and prints each tier's time.
-//   node test/run.mjs [unit] [stress] [extension] [e2e]   (default: all)
+//   node test/run.mjs [unit] [stress] [extension] [e2e] [foreign-abi]   (default: all)
 // The last line is "N passed, N failed" over all tiers; the exit status is non-zero on any failure.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, existsSync, mkdirSync } from 'node:fs';
@@ -7,7 +7,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const all = ['unit', 'stress', 'extension', 'e2e'];
+const all = ['unit', 'stress', 'extension', 'e2e', 'foreign-abi'];
 const wanted = process.argv.slice(2).filter((a) => all.includes(a));
 const tiers = wanted.length ? wanted : all;
 
@@ -17,6 +17,8 @@ function sh(cmd, args, opts = {}) {
 }
 
 const t0 = Date.now();
+// Tiers packaging the same VSIX in this run reuse it (test/harness/lib.mjs packageVsix).
+process.env.LTS_VSIX_FRESH_SINCE = String(t0);
 // A fresh clone: install first (npm ci from the lock file), so `npm test` is the whole story.
 if (!existsSync(join(root, 'node_modules', '.package-lock.json'))) {
   console.log('== npm ci (first run)');
@@ -45,7 +47,7 @@ let skipped = 0;
 const times = [];
 mkdirSync(join(root, 'test-results'), { recursive: true });
 
-function nodeTests(tier, dir, extra = []) {
+function nodeTests(tier, dir, extra = [], env = {}) {
   const d = join(root, 'out/test', dir);
   const files = existsSync(d) ? readdirSync(d).filter((f) => f.endsWith('.test.js')).sort().map((f) => join(d, f)) : [];
   if (!files.length) {
@@ -54,7 +56,7 @@ function nodeTests(tier, dir, extra = []) {
     return;
   }
   const tap = join(root, 'test-results', `${tier}.tap`);
-  const code = sh(process.execPath, ['--test', ...extra, '--test-reporter=spec', '--test-reporter-destination=stdout', '--test-reporter=tap', `--test-reporter-destination=${tap}`, ...files]);
+  const code = sh(process.execPath, ['--test', ...extra, '--test-reporter=spec', '--test-reporter-destination=stdout', '--test-reporter=tap', `--test-reporter-destination=${tap}`, ...files], { env: { ...process.env, ...env } });
   const text = readFileSync(tap, 'utf8');
   const num = (k) => Number((text.match(new RegExp(`^# ${k} (\\d+)$`, 'm')) ?? [])[1] ?? 0);
   passed += num('pass');
@@ -63,9 +65,9 @@ function nodeTests(tier, dir, extra = []) {
   if (code !== 0 && num('fail') + num('cancelled') === 0) failed++;
 }
 
-function scriptTier(tier, script) {
+function scriptTier(tier, script, env = {}) {
   const out = join(root, 'test-results', `${tier}.json`);
-  const code = sh(process.execPath, [join(root, script), out]);
+  const code = sh(process.execPath, [join(root, script), out], { env: { ...process.env, ...env } });
   let r = { passed: 0, failed: code === 0 ? 0 : 1, skipped: 0 };
   if (existsSync(out)) {
     try {
@@ -80,6 +82,28 @@ function scriptTier(tier, script) {
   skipped += r.skipped ?? 0;
 }
 
+/**
+ * Tier 5: the runtime desktop VS Code gives extensions has another Node ABI than the Node that built
+ * fs-ext. A Node 22 from the npm registry stands in for it: the CLI and writers under it, then the
+ * in-host suite and the two-window tier in a code-server started by it. Every check expects flock
+ * via koffi.
+ */
+async function foreignAbi() {
+  const { ensureForeignNode } = await import('./harness/foreign-node.mjs');
+  const fn = ensureForeignNode();
+  if (!fn.ok) {
+    console.log(`   ${process.env.CI ? 'cannot run' : 'skipping'} the foreign-ABI tier: ${fn.reason}`);
+    if (process.env.CI === 'true' || process.env.CI === '1') failed++;
+    else skipped++;
+    return;
+  }
+  console.log(`   foreign Node: ${fn.node} (modules ${fn.modules}; this Node: ${process.versions.modules})`);
+  const env = { LTS_FOREIGN_NODE: fn.node, LTS_CODE_SERVER_NODE: fn.node, LTS_EXPECT_LOCK_PROVIDER: 'koffi' };
+  nodeTests('foreign-abi', 'foreign', ['--test-concurrency=1'], env);
+  scriptTier('foreign-abi-extension', 'test/harness/run-inhost.mjs', env);
+  scriptTier('foreign-abi-e2e', 'test/e2e/run-e2e.mjs', env);
+}
+
 for (const tier of tiers) {
   const s = Date.now();
   console.log(`\n== tier: ${tier}`);
@@ -87,6 +111,7 @@ for (const tier of tiers) {
   if (tier === 'stress') nodeTests('stress', 'stress', ['--test-concurrency=1']);
   if (tier === 'extension') scriptTier('extension', 'test/harness/run-inhost.mjs');
   if (tier === 'e2e') scriptTier('e2e', 'test/e2e/run-e2e.mjs');
+  if (tier === 'foreign-abi') await foreignAbi();
   times.push(`${tier} ${((Date.now() - s) / 1000).toFixed(1)} s`);
 }
 console.log(`\n== tier times: ${times.join(' · ')} · total ${((Date.now() - t0) / 1000).toFixed(1)} s`);

@@ -20,7 +20,7 @@ is left out unless --capture-content; README "What can be written" lists the rul
 
 Options:
   --file F            events file (default ${defaultEventsFile()})
-  --lock MODE         auto (flock when fs-ext loads, else lockfile) | flock | lockfile
+  --lock MODE         auto (flock via fs-ext or koffi, else lockfile) | flock | lockfile
   --fsync POLICY      never | batch | always (default never)
   --lock-timeout MS   give up on a busy lock after MS per attempt (default 5000)
   --rotate-bytes N    rotate the live file before it would exceed N bytes (default 0 = off)
@@ -59,7 +59,7 @@ export async function record(argv: string[]): Promise<number> {
     return 1;
   }
   const session = !f['no-session'];
-  if (session) sink.record('session.start', { app: 'telemetry-sink-cli', version: VERSION, pid: process.pid, node: process.versions.node, platform: process.platform, lock_backend: sink.backend.name, lock_backend_reason: scrubPaths(sink.backendReason, [path.dirname(sink.file)]) });
+  if (session) sink.record('session.start', { app: 'telemetry-sink-cli', version: VERSION, pid: process.pid, node: process.versions.node, platform: process.platform, lock_backend: sink.backend.name, lock_provider: sink.backend.provider ?? null, lock_backend_reason: scrubPaths(sink.backendReason, [path.dirname(sink.file)]) });
   const policy = { captureContent: !!f['capture-content'] };
   let lineNo = 0;
   let rejected = 0;

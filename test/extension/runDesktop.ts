@@ -15,7 +15,8 @@ async function main(): Promise<void> {
     extensionDevelopmentPath: root,
     extensionTestsPath: path.join(root, 'out', 'test', 'extension', 'index.js'),
     launchArgs: [ws, '--disable-workspace-trust'],
-    extensionTestsEnv: { TELEMETRY_SINK_FILE: path.join(ws, '.telemetry', 'events.jsonl') },
+    // Electron's ABI is not the one npm ci built fs-ext for: the suites must see flock via koffi.
+    extensionTestsEnv: { TELEMETRY_SINK_FILE: path.join(ws, '.telemetry', 'events.jsonl'), LTS_EXPECT_LOCK_PROVIDER: 'koffi' },
   });
 }
 

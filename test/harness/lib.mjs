@@ -1,12 +1,13 @@
 // Shared by the in-host runner, the two-window e2e and `npm start`: install, package, start
 // code-server on 127.0.0.1 with fresh folders, open Chromium, and stop everything started, by pid.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, mkdirSync, writeFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, writeFileSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import net from 'node:net';
+import { hostTarget, vsixPath } from './package.mjs';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const cache = join(root, '.cache', 'harness');
@@ -24,8 +25,16 @@ export function ensureInstalled() {
   return { ok: true };
 }
 
-export function packageVsix() {
-  const r = spawnSync(process.execPath, [join(root, 'test/harness/package.mjs')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+/**
+ * Packages the VSIX: 'host' (this machine's per-platform VSIX, what a user here installs) or the
+ * universal one. Within one `npm test` run (test/run.mjs sets LTS_VSIX_FRESH_SINCE to its start), a
+ * VSIX already packaged by an earlier tier is reused.
+ */
+export function packageVsix(which = 'host') {
+  const out = vsixPath(which === 'host' ? hostTarget() : undefined);
+  const since = Number(process.env.LTS_VSIX_FRESH_SINCE);
+  if (since && existsSync(out) && statSync(out).mtimeMs >= since) return out;
+  const r = spawnSync(process.execPath, [join(root, 'test/harness/package.mjs'), ...(which === 'host' ? ['--host'] : [])], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   if (r.status !== 0) throw new Error('npm run package failed');
   const lines = r.stdout.trim().split('\n');
   return lines[lines.length - 1];
@@ -69,11 +78,16 @@ export function freePort() {
   });
 }
 
-/** Starts code-server on 127.0.0.1 (no auth: loopback only). Resolves when it answers. */
-export async function startCodeServer(dirs, env = {}, port) {
+/**
+ * Starts code-server on 127.0.0.1 (no auth: loopback only). Resolves when it answers. With `node`,
+ * code-server runs under that Node binary instead of the one on PATH, and so does its extension
+ * host (it forks process.execPath): the foreign-ABI tier's way of giving the host another ABI.
+ */
+export async function startCodeServer(dirs, env = {}, port, node) {
   port ??= await freePort();
   const args = ['--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override', '--user-data-dir', dirs.userData, '--extensions-dir', dirs.extensions, dirs.workspace];
-  const proc = spawn(codeServerBin(), args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const [cmd, argv] = node ? [node, [join(cache, 'node_modules', 'code-server', 'out', 'node', 'entry.js'), ...args]] : [codeServerBin(), args];
+  const proc = spawn(cmd, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   started.push(proc);
   let logText = '';
   proc.stdout.on('data', (d) => (logText += d));

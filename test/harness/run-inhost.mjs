@@ -5,6 +5,10 @@ import { join } from 'node:path';
 import { root, log, ensureInstalled, packageVsix, packageFixture, freshDirs, installExtensions, startCodeServer, launchChromium, stopAll, wantCi } from './lib.mjs';
 
 const out = process.argv[2] ?? join(root, 'test-results', 'extension.json');
+// The foreign-ABI tier runs this same suite in a code-server started by another Node (another ABI).
+const hostNode = process.env.LTS_CODE_SERVER_NODE;
+const expectProvider = process.env.LTS_EXPECT_LOCK_PROVIDER ?? 'fs-ext';
+const label = hostNode ? 'inhost-foreign-abi' : 'inhost';
 const write = (r) => writeFileSync(out, JSON.stringify(r, null, 2));
 
 async function main() {
@@ -15,15 +19,16 @@ async function main() {
     write({ passed: 0, failed: 0, skipped: 1 });
     return;
   }
-  const vsix = packageVsix();
+  // Under a foreign ABI the universal VSIX: koffi must pick this platform's binary among all of them.
+  const vsix = packageVsix(hostNode ? 'universal' : 'host');
   const fixture = packageFixture();
   const dirs = freshDirs('lts-inhost-');
   const installed = installExtensions(dirs, [vsix, fixture]);
   const mine = installed.find((d) => d.startsWith('local-telemetry-sink.local-telemetry-sink-'));
   if (!mine) throw new Error(`VSIX did not install: ${installed.join(', ')}`);
   const eventsFile = join(dirs.base, 'data', 'events.jsonl');
-  const cs = await startCodeServer(dirs, { TELEMETRY_SINK_FILE: eventsFile });
-  log(`code-server ${cs.url} (extension from ${mine})`);
+  const cs = await startCodeServer(dirs, { TELEMETRY_SINK_FILE: eventsFile, LTS_EXPECT_LOCK_PROVIDER: expectProvider }, undefined, hostNode);
+  log(`code-server ${cs.url} (extension from ${mine}${hostNode ? `; started by ${hostNode}` : ''}; expecting flock via ${expectProvider})`);
   const payload = [
     ['extensionDevelopmentPath', `vscode-remote://127.0.0.1:${cs.port}${join(dirs.extensions, mine)}`],
     ['extensionTestsPath', `vscode-remote://127.0.0.1:${cs.port}${join(root, 'out/test/extension/index.js')}`],
@@ -40,8 +45,8 @@ async function main() {
   await new Promise((r) => setTimeout(r, 300));
   const res = JSON.parse(readFileSync(resultsFile, 'utf8'));
   mkdirSync(join(root, 'test-results'), { recursive: true });
-  writeFileSync(join(root, 'test-results', 'inhost-measurements.json'), JSON.stringify({ vscodeVersion: res.vscodeVersion, ...res.measurements }, null, 2));
-  console.log(`in-host (VS Code ${res.vscodeVersion}): ${res.passed} passed, ${res.failed} failed, ${res.skipped} skipped`);
+  writeFileSync(join(root, 'test-results', `${label}-measurements.json`), JSON.stringify({ vscodeVersion: res.vscodeVersion, ...res.measurements }, null, 2));
+  console.log(`${label} (VS Code ${res.vscodeVersion}, modules ${res.measurements.modules}): ${res.passed} passed, ${res.failed} failed, ${res.skipped} skipped`);
   for (const f of res.failures) console.log(`  ✗ ${f.title}\n    ${f.error.split('\n').slice(0, 6).join('\n    ')}`);
   console.log(`  measurements: ${JSON.stringify(res.measurements)}`);
   write({ passed: res.passed, failed: res.failed, skipped: res.skipped });

@@ -1,6 +1,7 @@
-// npm start — the product's quick start on a fresh clone: install, build, package, then open VS Code
-// with the extension installed: desktop `code` when it is on PATH, otherwise the bundled code-server
-// on 127.0.0.1 (no auth: it listens on loopback only). Ctrl+C stops what it started.
+// npm start — the product's quick start on a fresh clone: install, build, package (this machine's
+// per-platform VSIX), then open VS Code with the extension installed: desktop `code` when it is on
+// PATH, otherwise the bundled code-server on 127.0.0.1 (no auth: it listens on loopback only).
+// Ctrl+C stops what it started.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,7 +19,7 @@ if (hasCode) {
   log(`installing ${vsix} into desktop VS Code`);
   spawnSync('code', ['--install-extension', vsix, '--force'], { stdio: 'inherit' });
   spawnSync('code', [root], { stdio: 'inherit' });
-  log('VS Code is open with Local Telemetry Sink installed (desktop VS Code runs extensions in Electron: without an Electron build of fs-ext the lock-file backend is used; see README).');
+  log("VS Code is open with Local Telemetry Sink installed. Desktop VS Code runs extensions in Electron, where fs-ext's binary does not load: the extension locks with flock through koffi (its log and session.start say so; see README).");
   process.exit(0);
 }
 const inst = ensureInstalled();

@@ -31,8 +31,9 @@ export function run(cmd: string, args: string[], opts: SpawnOptions & { input?: 
   return { child, done };
 }
 
-export function writer(cfg: Record<string, unknown>, env: NodeJS.ProcessEnv = {}): { child: ChildProcess; done: Promise<Done>; sid: Promise<string> } {
-  const r = run(process.execPath, [WRITER, JSON.stringify(cfg)], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** A writer process (test/fixtures/writer.ts) run by `node` (default: this Node). */
+export function writer(cfg: Record<string, unknown>, env: NodeJS.ProcessEnv = {}, node = process.execPath): { child: ChildProcess; done: Promise<Done>; sid: Promise<string> } {
+  const r = run(node, [WRITER, JSON.stringify(cfg)], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const sid = new Promise<string>((resolve, reject) => {
     let buf = '';
     r.child.stdout!.on('data', (d: string) => {

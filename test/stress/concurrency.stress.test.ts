@@ -5,11 +5,22 @@ import * as path from 'node:path';
 import { analyze, seqReport } from '../helpers/analyze';
 import { CLI, FIXTURES, lastJson, run, tmpDir, writer } from '../helpers/procs';
 import { listRotated } from '../../src/core/sink/rotation';
+import { FLOCK_VARIANTS, LOCK_VARIANTS, LockVariant } from '../helpers/providers';
+import { flock1Writer } from '../helpers/criticalSection';
 
 interface WriterDone {
   sid: string;
   pending: number;
-  stats: { accepted: number; written: number; dropped: { total: number }; tornTailsFenced: number; rotations: number; reopens: number; backend: string };
+  stats: { accepted: number; written: number; dropped: { total: number }; tornTailsFenced: number; rotations: number; reopens: number; backend: string; lockProvider: string | null };
+}
+
+/** Every writer ran with the variant's backend and provider (no silent fallback). */
+function assertVariant(outs: Array<{ stdout: string }>, v: LockVariant): void {
+  for (const o of outs) {
+    const st = lastJson<WriterDone>(o.stdout).stats;
+    assert.equal(st.backend, v.lock);
+    assert.equal(st.lockProvider, v.provider ?? null);
+  }
 }
 
 function assertComplete(files: string[], sids: string[], expectedPerSid: number | ((sid: string) => number)): void {
@@ -25,16 +36,19 @@ function assertComplete(files: string[], sids: string[], expectedPerSid: number 
   }
 }
 
-test("the seed's scenario: 10 processes × 50 events, all lines valid, every (sid, seq) once", { timeout: 60_000 }, async () => {
-  const dir = tmpDir();
-  const file = path.join(dir, 'events.jsonl');
-  const ws = Array.from({ length: 10 }, () => writer({ file, count: 50, flushEvery: 1 }));
-  const results = await Promise.all(ws.map((w) => w.done));
-  for (const r of results) assert.equal(r.code, 0, r.stderr);
-  const sids = await Promise.all(ws.map((w) => w.sid));
-  // 50 events + session.start + session.end
-  assertComplete([file], sids, 52);
-});
+for (const v of LOCK_VARIANTS) {
+  test(`${v.name}: the seed's scenario, 10 processes × 50 events, all lines valid, every (sid, seq) once`, { timeout: 60_000 }, async () => {
+    const dir = tmpDir();
+    const file = path.join(dir, 'events.jsonl');
+    const ws = Array.from({ length: 10 }, () => writer({ file, count: 50, flushEvery: 1, lock: v.lock }, v.env));
+    const results = await Promise.all(ws.map((w) => w.done));
+    for (const r of results) assert.equal(r.code, 0, r.stderr);
+    assertVariant(results, v);
+    const sids = await Promise.all(ws.map((w) => w.sid));
+    // 50 events + session.start + session.end
+    assertComplete([file], sids, 52);
+  });
+}
 
 test('16 processes × 10,000 events through `telemetry-sink record`', { timeout: 240_000 }, async () => {
   const dir = tmpDir();
@@ -61,46 +75,65 @@ test('16 processes × 10,000 events through `telemetry-sink record`', { timeout:
   for (const [p, is] of byP) assert.deepEqual(is, Array.from({ length: 10_000 }, (_, i) => i), `process ${p} in order`);
 });
 
-test('rotation while 8 processes write: nothing lost or duplicated across the rotated set', { timeout: 120_000 }, async () => {
+for (const v of FLOCK_VARIANTS) {
+  test(`${v.name}: rotation while 8 processes write, nothing lost or duplicated across the rotated set`, { timeout: 120_000 }, async () => {
+    const dir = tmpDir();
+    const file = path.join(dir, 'events.jsonl');
+    const ws = Array.from({ length: 8 }, () => writer({ file, count: 4000, rotateBytes: 256 * 1024, burst: 50, lock: v.lock }, v.env));
+    const results = await Promise.all(ws.map((w) => w.done));
+    for (const r of results) assert.equal(r.code, 0, r.stderr);
+    assertVariant(results, v);
+    const sids = await Promise.all(ws.map((w) => w.sid));
+    const rotated = listRotated(file);
+    assert.ok(rotated.length >= 10, `rotated ${rotated.length} times`);
+    for (const r of rotated) assert.ok(r.size <= 256 * 1024, `rotated file ${r.path} is ${r.size} bytes`);
+    assertComplete([...rotated.map((r) => r.path), file], sids, 4002);
+    const stats = results.map((r) => lastJson<WriterDone>(r.stdout).stats);
+    assert.ok(stats.reduce((a, s) => a + s.reopens, 0) > 0, 'writers noticed rotations by others and reopened');
+  });
+
+  test(`${v.name}: seed-style Python writers and flock(1) writers share the file with ours, 0 corrupt lines`, { timeout: 120_000 }, async () => {
+    const dir = tmpDir();
+    const file = path.join(dir, 'events.jsonl');
+    const py = Array.from({ length: 4 }, () => run('python3', [path.join(FIXTURES, 'seed_writer.py'), file, '1500']));
+    const sh = flock1Writer(file, 300);
+    const ws = Array.from({ length: 4 }, () => writer({ file, count: 3000, burst: 20, eventBytes: 4000, lock: v.lock }, v.env));
+    const pyDone = await Promise.all(py.map((p) => p.done));
+    const wDone = await Promise.all(ws.map((w) => w.done));
+    const shDone = await sh.done;
+    for (const r of [...pyDone, ...wDone, shDone]) assert.equal(r.code, 0, r.stderr);
+    assertVariant(wDone, v);
+    const pySids = pyDone.map((r) => lastJson<{ sid: string }>(r.stdout).sid);
+    const nodeSids = await Promise.all(ws.map((w) => w.sid));
+    assertComplete([file], [...pySids, ...nodeSids, sh.sid], (sid) => (pySids.includes(sid) ? 1500 : sid === sh.sid ? 300 : 3002));
+  });
+
+  test(`${v.name}: mixed lock backends (4 flock + 4 lockfile writers), every event once, no corrupt line`, { timeout: 120_000 }, async () => {
+    const dir = tmpDir();
+    const file = path.join(dir, 'events.jsonl');
+    const ws = [
+      ...Array.from({ length: 4 }, () => writer({ file, count: 3000, lock: 'flock', burst: 40 }, v.env)),
+      ...Array.from({ length: 4 }, () => writer({ file, count: 3000, lock: 'lockfile', burst: 40 })),
+    ];
+    const results = await Promise.all(ws.map((w) => w.done));
+    for (const r of results) assert.equal(r.code, 0, r.stderr);
+    assertVariant(results.slice(0, 4), v);
+    const backends = results.map((r) => lastJson<WriterDone>(r.stdout).stats.backend).sort();
+    assert.deepEqual(backends, ['flock', 'flock', 'flock', 'flock', 'lockfile', 'lockfile', 'lockfile', 'lockfile']);
+    assertComplete([file], await Promise.all(ws.map((w) => w.sid)), 3002);
+  });
+}
+
+test('mixed flock providers (4 fs-ext + 4 koffi writers, slow chunked writes): every event once, no corrupt line', { timeout: 120_000 }, async () => {
+  // 256-byte writes with pauses keep each batch in flight for milliseconds: writers that did not
+  // exclude each other would interleave chunks and corrupt lines.
   const dir = tmpDir();
   const file = path.join(dir, 'events.jsonl');
-  const ws = Array.from({ length: 8 }, () => writer({ file, count: 4000, rotateBytes: 256 * 1024, burst: 50 }));
+  const ws = FLOCK_VARIANTS.flatMap((v) => Array.from({ length: 4 }, () => writer({ file, count: 1500, lock: 'flock', burst: 30, paceMs: 2, slowWrite: true, rotateBytes: 512 * 1024 }, v.env)));
   const results = await Promise.all(ws.map((w) => w.done));
   for (const r of results) assert.equal(r.code, 0, r.stderr);
-  const sids = await Promise.all(ws.map((w) => w.sid));
-  const rotated = listRotated(file);
-  assert.ok(rotated.length >= 10, `rotated ${rotated.length} times`);
-  for (const r of rotated) assert.ok(r.size <= 256 * 1024, `rotated file ${r.path} is ${r.size} bytes`);
-  assertComplete([...rotated.map((r) => r.path), file], sids, 4002);
-  const stats = results.map((r) => lastJson<WriterDone>(r.stdout).stats);
-  assert.ok(stats.reduce((a, s) => a + s.reopens, 0) > 0, 'writers noticed rotations by others and reopened');
-});
-
-test('seed-style Python writers (open/flock/write/flush/unlock/close) share the file with ours: 0 corrupt lines', { timeout: 120_000 }, async () => {
-  const dir = tmpDir();
-  const file = path.join(dir, 'events.jsonl');
-  const py = Array.from({ length: 4 }, () => run('python3', [path.join(FIXTURES, 'seed_writer.py'), file, '1500']));
-  const ws = Array.from({ length: 4 }, () => writer({ file, count: 3000, burst: 20, eventBytes: 4000 }));
-  const pyDone = await Promise.all(py.map((p) => p.done));
-  const wDone = await Promise.all(ws.map((w) => w.done));
-  for (const r of [...pyDone, ...wDone]) assert.equal(r.code, 0, r.stderr);
-  const pySids = pyDone.map((r) => lastJson<{ sid: string }>(r.stdout).sid);
-  const nodeSids = await Promise.all(ws.map((w) => w.sid));
-  assertComplete([file], [...pySids, ...nodeSids], (sid) => (pySids.includes(sid) ? 1500 : 3002));
-});
-
-test('mixed lock backends (4 flock + 4 lockfile writers): every event once, no corrupt line', { timeout: 120_000 }, async () => {
-  const dir = tmpDir();
-  const file = path.join(dir, 'events.jsonl');
-  const ws = [
-    ...Array.from({ length: 4 }, () => writer({ file, count: 3000, lock: 'flock', burst: 40 })),
-    ...Array.from({ length: 4 }, () => writer({ file, count: 3000, lock: 'lockfile', burst: 40 })),
-  ];
-  const results = await Promise.all(ws.map((w) => w.done));
-  for (const r of results) assert.equal(r.code, 0, r.stderr);
-  const backends = results.map((r) => lastJson<WriterDone>(r.stdout).stats.backend).sort();
-  assert.deepEqual(backends, ['flock', 'flock', 'flock', 'flock', 'lockfile', 'lockfile', 'lockfile', 'lockfile']);
-  assertComplete([file], await Promise.all(ws.map((w) => w.sid)), 3002);
+  assert.deepEqual(results.map((r) => lastJson<WriterDone>(r.stdout).stats.lockProvider).sort(), ['fs-ext', 'fs-ext', 'fs-ext', 'fs-ext', 'koffi', 'koffi', 'koffi', 'koffi']);
+  assertComplete([...listRotated(file).map((r) => r.path), file], await Promise.all(ws.map((w) => w.sid)), 1502);
 });
 
 test('mixed backends with lockfile writers arriving one by one during the grace, writing slowly', { timeout: 120_000 }, async () => {
@@ -121,10 +154,10 @@ test('mixed backends with lockfile writers arriving one by one during the grace,
   assertComplete([file], sids, (sid) => (flSids.includes(sid) ? 4002 : 1502));
 });
 
-test('the lockfile fallback alone under the same stress (fs-ext disabled as if it could not load)', { timeout: 120_000 }, async () => {
+test('the lockfile fallback alone under the same stress (no flock provider, as if neither fs-ext nor koffi could load)', { timeout: 120_000 }, async () => {
   const dir = tmpDir();
   const file = path.join(dir, 'events.jsonl');
-  const ws = Array.from({ length: 8 }, () => writer({ file, count: 3000, lock: 'auto', burst: 40, rotateBytes: 512 * 1024 }, { TELEMETRY_SINK_DISABLE_FLOCK: '1' }));
+  const ws = Array.from({ length: 8 }, () => writer({ file, count: 3000, lock: 'auto', burst: 40, rotateBytes: 512 * 1024 }, { TELEMETRY_SINK_FLOCK_PROVIDER: 'none' }));
   const results = await Promise.all(ws.map((w) => w.done));
   for (const r of results) assert.equal(r.code, 0, r.stderr);
   for (const r of results) assert.equal(lastJson<WriterDone>(r.stdout).stats.backend, 'lockfile');

@@ -5,7 +5,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { analyze, seqReport } from '../helpers/analyze';
-import { CLI, FIXTURES, lastJson, run, sleep, tmpDir, writer } from '../helpers/procs';
+import { CLI, Done, FIXTURES, lastJson, ROOT, run, sleep, tmpDir, writer } from '../helpers/procs';
+import { FLOCK_VARIANTS, LOCK_VARIANTS, LockVariant } from '../helpers/providers';
 
 interface Stats {
   accepted: number;
@@ -14,6 +15,7 @@ interface Stats {
   staleLocksBroken: number;
   errors: { byCode: Record<string, number> };
   backend: string;
+  lockProvider: string | null;
 }
 
 /** Coverage of a session: present seqs plus sink.dropped ranges must tile [0, max] exactly once. */
@@ -21,7 +23,8 @@ function droppedRanges(file: string, sid: string): Array<[number, number]> {
   return analyze([file]).valid.filter((v) => v.sid === sid && v.type === 'sink.dropped').map((v) => [v.data.from_seq as number, v.data.to_seq as number]);
 }
 
-async function killTest(backend: 'flock' | 'lockfile', kills: number, env: NodeJS.ProcessEnv = {}): Promise<void> {
+async function killTest(variant: LockVariant, kills: number): Promise<void> {
+  const { lock: backend, env } = variant;
   const dir = tmpDir();
   const file = path.join(dir, 'events.jsonl');
   const survivors = Array.from({ length: 2 }, () => writer({ file, count: 6000, lock: backend, burst: 20, paceMs: 1 }, env));
@@ -73,6 +76,7 @@ async function killTest(backend: 'flock' | 'lockfile', kills: number, env: NodeJ
     assert.equal(text.indexOf('{"v":1', 1), -1, `torn line ${bad.line} holds a single record (fenced, not merged)`);
     assert.throws(() => JSON.parse(text), /end of JSON|Unterminated|Unexpected end|Expected/);
   }
+  for (const d of done) assert.equal(lastJson<{ stats: Stats }>(d.stdout).stats.lockProvider, variant.provider ?? null, 'the provider asked for');
   const fenced = done.map((d) => lastJson<{ stats: { tornTailsFenced: number } }>(d.stdout).stats.tornTailsFenced).reduce((x, y) => x + y, 0);
   for (const d of done) assert.equal(lastJson<{ stats: { lockCompromised: number } }>(d.stdout).stats.lockCompromised, 0, 'no survivor ever lost its lock');
   assert.ok(fenced <= a.invalid.length, 'fences never exceed torn lines');
@@ -81,16 +85,17 @@ async function killTest(backend: 'flock' | 'lockfile', kills: number, env: NodeJ
   const rep = JSON.parse((await v.done).stdout) as { totals: { invalid: number }; problems: Array<{ code: string; sid?: string }> };
   assert.equal(rep.totals.invalid, a.invalid.length);
   for (const p of rep.problems) if (p.sid) assert.ok(!survivorSids.includes(p.sid), `verify blames only killed writers (${p.code})`);
-  console.log(`# kill -9 ${backend}: ${kills + 4} kills, ${a.invalid.length} torn lines, ${fenced} fenced by survivors, ${a.valid.length} valid lines`);
+  console.log(`# kill -9 ${variant.name}: ${kills + 4} kills, ${a.invalid.length} torn lines, ${fenced} fenced by survivors, ${a.valid.length} valid lines`);
 }
 
-test('100 random kill -9 of writers mid-stream (flock): only killed writers lose their tail; no deadlock', { timeout: 180_000 }, async () => {
-  await killTest('flock', 100);
-});
-
-test('kill -9 with the lockfile fallback: stale locks of dead holders are taken over, nothing of survivors lost', { timeout: 180_000 }, async () => {
-  await killTest('lockfile', 30);
-});
+for (const v of LOCK_VARIANTS) {
+  // flock: the kernel drops a dead holder's lock, whoever made the call, so koffi's run is shorter
+  // (CI time); lockfile: stale locks of dead holders are taken over.
+  const kills = v.provider === 'fs-ext' ? 100 : v.provider === 'koffi' ? 50 : 30;
+  test(`${v.name}: ${kills} random kill -9 of writers mid-stream (lock holders among them), only killed writers lose their tail; no deadlock`, { timeout: 180_000 }, async () => {
+    await killTest(v, kills);
+  });
+}
 
 test('stale lock file of a kill -9ed holder is taken over at once (pid check), not after the age limit', { timeout: 30_000 }, async () => {
   const dir = tmpDir();
@@ -123,48 +128,53 @@ test('a lock file whose holder looks alive is respected until it is older than s
   assert.equal(lastJson<{ stats: Stats }>(d.stdout).stats.staleLocksBroken, 1);
 });
 
-test('a lock holder stopped with SIGSTOP: writers time out, buffer within bounds, drop and account, recover after SIGCONT', { timeout: 60_000 }, async () => {
-  const dir = tmpDir();
-  const file = path.join(dir, 'events.jsonl');
-  fs.writeFileSync(file, '');
-  const holder = run('python3', [path.join(FIXTURES, 'lock_holder.py'), file]);
-  await new Promise<void>((resolve) => holder.child.stdout!.once('data', () => resolve()));
-  holder.child.kill('SIGSTOP');
-  const ws = Array.from({ length: 3 }, () => writer({ file, count: 3000, burst: 10, paceMs: 2, lockTimeoutMs: 200, maxQueueEvents: 500, flushIntervalMs: 20 }));
-  await sleep(2000);
-  holder.child.kill('SIGCONT');
-  holder.child.stdin!.end();
-  await holder.done;
-  const done = await Promise.all(ws.map((w) => w.done));
-  for (const d of done) assert.equal(d.code, 0, d.stderr);
-  let totalDropped = 0;
-  for (let i = 0; i < ws.length; i++) {
-    const sid = await ws[i]!.sid;
-    const st = lastJson<{ stats: Stats }>(done[i]!.stdout).stats;
-    assert.ok(st.lockTimeouts > 0, 'timed out while the holder was stopped');
-    const present = analyze([file]).bySid.get(sid)!;
-    const covered = new Set(present);
-    assert.equal(covered.size, present.length, 'no duplicates');
-    let droppedCount = 0;
-    for (const [a, b] of droppedRanges(file, sid)) {
-      for (let s = a; s <= b; s++) {
-        assert.ok(!covered.has(s), `seq ${s} both written and reported dropped`);
-        covered.add(s);
-        droppedCount++;
+for (const variant of FLOCK_VARIANTS) {
+  test(`${variant.name}: a Python lock holder stopped with SIGSTOP, writers time out, buffer within bounds, drop and account, recover after SIGCONT`, { timeout: 60_000 }, async () => {
+    const dir = tmpDir();
+    const file = path.join(dir, 'events.jsonl');
+    fs.writeFileSync(file, '');
+    const holder = run('python3', [path.join(FIXTURES, 'lock_holder.py'), file]);
+    await new Promise<void>((resolve) => holder.child.stdout!.once('data', () => resolve()));
+    holder.child.kill('SIGSTOP');
+    const ws = Array.from({ length: 3 }, () => writer({ file, count: 3000, burst: 10, paceMs: 2, lockTimeoutMs: 200, maxQueueEvents: 500, flushIntervalMs: 20, lock: variant.lock }, variant.env));
+    // Hold for 2 s after every writer is up (on a loaded machine starting them can take seconds).
+    await Promise.all(ws.map((w) => w.sid));
+    await sleep(2000);
+    holder.child.kill('SIGCONT');
+    holder.child.stdin!.end();
+    await holder.done;
+    const done = await Promise.all(ws.map((w) => w.done));
+    for (const d of done) assert.equal(d.code, 0, d.stderr);
+    let totalDropped = 0;
+    for (let i = 0; i < ws.length; i++) {
+      const sid = await ws[i]!.sid;
+      const st = lastJson<{ stats: Stats }>(done[i]!.stdout).stats;
+      assert.ok(st.lockTimeouts > 0, 'timed out while the holder was stopped');
+      assert.equal(st.lockProvider, variant.provider);
+      const present = analyze([file]).bySid.get(sid)!;
+      const covered = new Set(present);
+      assert.equal(covered.size, present.length, 'no duplicates');
+      let droppedCount = 0;
+      for (const [a, b] of droppedRanges(file, sid)) {
+        for (let s = a; s <= b; s++) {
+          assert.ok(!covered.has(s), `seq ${s} both written and reported dropped`);
+          covered.add(s);
+          droppedCount++;
+        }
       }
+      const max = Math.max(...covered);
+      for (let s = 0; s <= max; s++) assert.ok(covered.has(s), `seq ${s} of ${sid} neither written nor accounted as dropped`);
+      assert.equal(droppedCount, st.dropped.total, 'every drop is accounted in the file');
+      totalDropped += droppedCount;
     }
-    const max = Math.max(...covered);
-    for (let s = 0; s <= max; s++) assert.ok(covered.has(s), `seq ${s} of ${sid} neither written nor accounted as dropped`);
-    assert.equal(droppedCount, st.dropped.total, 'every drop is accounted in the file');
-    totalDropped += droppedCount;
-  }
-  assert.ok(totalDropped > 0, 'the 500-event bound was hit while the lock was held');
-  const v = await run(process.execPath, [CLI, 'verify', '--file', file, '--json']).done;
-  const rep = JSON.parse(v.stdout) as { clean: boolean; totals: { dropped: number; lost: number } };
-  assert.equal(rep.totals.lost, 0);
-  assert.equal(rep.totals.dropped, totalDropped);
-  assert.equal(v.code, 0, 'deliberate, accounted drops are not problems');
-});
+    assert.ok(totalDropped > 0, 'the 500-event bound was hit while the lock was held');
+    const v = await run(process.execPath, [CLI, 'verify', '--file', file, '--json']).done;
+    const rep = JSON.parse(v.stdout) as { clean: boolean; totals: { dropped: number; lost: number } };
+    assert.equal(rep.totals.lost, 0);
+    assert.equal(rep.totals.dropped, totalDropped);
+    assert.equal(v.code, 0, 'deliberate, accounted drops are not problems');
+  });
+}
 
 const isRoot = process.getuid?.() === 0;
 
@@ -246,7 +256,7 @@ test('disk full (ENOSPC on a tiny tmpfs): a live writer keeps its queue and reco
   }
 });
 
-test('an fs-ext binary that cannot load (wrong ABI/corrupt): the CLI falls back to the lock file and says why', { timeout: 30_000 }, async () => {
+test('an fs-ext binary that cannot load (wrong ABI/corrupt): flock via koffi, and the lock file only when koffi is missing too', { timeout: 30_000 }, async () => {
   // A copy of the bundle next to an fs-ext whose native binary is garbage, as a VSIX built for
   // another runtime would be: require('fs-ext') throws, the sink must still work.
   const dir = tmpDir();
@@ -258,13 +268,29 @@ test('an fs-ext binary that cannot load (wrong ABI/corrupt): the CLI falls back 
   fs.writeFileSync(path.join(fx, 'package.json'), JSON.stringify({ name: 'fs-ext', version: '2.1.1', main: 'fs-ext.js' }));
   fs.writeFileSync(path.join(fx, 'fs-ext.js'), "module.exports = require('./build/Release/fs_ext.node');\n");
   fs.writeFileSync(path.join(fx, 'build', 'Release', 'fs_ext.node'), 'not an ELF file');
+  fs.symlinkSync(path.join(ROOT, 'node_modules', 'koffi'), path.join(dir, 'node_modules', 'koffi'), 'dir');
   const file = path.join(dir, 'events.jsonl');
-  const r = await run(process.execPath, [path.join(dist, 'cli.js'), 'record', '--file', file], { input: '{"type":"abi.test","data":{}}\n', env: { ...process.env, TELEMETRY_SINK_VERBOSE: '1' } }).done;
-  assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stderr, /lock backend lockfile \(fallback: fs-ext could not load/);
-  const start = analyze([file]).valid.find((v) => v.type === 'session.start')!;
-  assert.equal(start.data.lock_backend, 'lockfile');
-  const flockOnly = await run(process.execPath, [path.join(dist, 'cli.js'), 'record', '--file', file, '--lock', 'flock'], { input: '{"type":"abi.test","data":{}}\n' }).done;
+  const record = (lock = 'auto'): Promise<Done> =>
+    run(process.execPath, [path.join(dist, 'cli.js'), 'record', '--file', file, '--lock', lock], { input: '{"type":"abi.test","data":{}}\n', env: { ...process.env, TELEMETRY_SINK_VERBOSE: '1' } }).done;
+  const starts = (): Array<Record<string, unknown>> => analyze([file]).valid.filter((v) => v.type === 'session.start').map((v) => v.data);
+
+  const viaKoffi = await record();
+  assert.equal(viaKoffi.code, 0, viaKoffi.stderr);
+  assert.match(viaKoffi.stderr, /lock backend flock \(flock via koffi: fs-ext did not load \(fs_ext\.node: [^)]+\)\)/);
+  const s1 = starts()[0]!;
+  assert.equal(s1.lock_backend, 'flock');
+  assert.equal(s1.lock_provider, 'koffi');
+  assert.ok(!String(s1.lock_backend_reason).includes(dir), `no absolute path in the reason: ${String(s1.lock_backend_reason)}`);
+
+  fs.unlinkSync(path.join(dir, 'node_modules', 'koffi'));
+  const fallback = await record();
+  assert.equal(fallback.code, 0, fallback.stderr);
+  assert.match(fallback.stderr, /lock backend lockfile \(fallback: no flock provider loads: fs-ext did not load \(fs_ext\.node: [^)]+\); koffi did not load \(Cannot find module 'koffi'\)\)/);
+  const s2 = starts()[1]!;
+  assert.equal(s2.lock_backend, 'lockfile');
+  assert.equal(s2.lock_provider, null);
+  assert.ok(!String(s2.lock_backend_reason).includes(dir), `no absolute path in the reason: ${String(s2.lock_backend_reason)}`);
+  const flockOnly = await record('flock');
   assert.equal(flockOnly.code, 1);
   assert.match(flockOnly.stderr, /ERR_LOCK_UNAVAILABLE/);
 });

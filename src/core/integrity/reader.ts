@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
-import { chooseBackend, FlockBackend, loadFsExt, LockfileBackend, lockfilePath, LockMode } from '../sink/locks';
+import { chooseBackend, FlockBackend, LockfileBackend, lockfilePath, LockMode } from '../sink/locks';
+import { chooseFlockProvider } from '../sink/flockProviders';
 import { listRotated } from '../sink/rotation';
 
 /** One line as the reader hands it over. `bytes` is only valid during the callback (buffers are reused). */
@@ -142,8 +143,8 @@ export interface HeldLocks {
  * Throws IntegrityError ERR_LOCK_TIMEOUT when any of them stays busy.
  */
 export async function lockAll(file: string, fd: number, timeoutMs: number, shared: boolean, mode: LockMode = 'auto'): Promise<HeldLocks> {
-  const fx = mode === 'lockfile' ? {} : loadFsExt();
-  const flock = fx.mod ? new FlockBackend(fx.mod) : undefined;
+  const fp = mode === 'lockfile' ? undefined : chooseFlockProvider().provider;
+  const flock = fp ? new FlockBackend(fp) : undefined;
   if (mode === 'flock' && !flock) chooseBackend('flock', file); // throws the clear "cannot load" error
   const lf = new LockfileBackend(lockfilePath(file), { announce: false });
   const t0 = Date.now();

@@ -57,6 +57,8 @@ export interface SinkStats {
   file: string;
   sid: string;
   backend: string;
+  /** flock: who makes the flock call (fs-ext or koffi); null for the lock file. */
+  lockProvider: string | null;
   backendReason: string;
   accepted: number;
   written: number;
@@ -727,6 +729,7 @@ export class Sink {
       file: this.file,
       sid: this.sid,
       backend: this.backend.name,
+      lockProvider: this.backend.provider ?? null,
       backendReason: this.backendReason,
       accepted: this.nextSeq - s.droppedWithSeq,
       written: s.written,

@@ -2,12 +2,14 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { SinkError, errnoCode, describe } from './errors';
+import { chooseFlockProvider, FlockProvider, FlockProviderName } from './flockProviders';
 
 /**
  * Two lock backends behind one interface.
- *  - flock: BSD flock(2) on the JSONL file itself (fs-ext). Same protocol as flock(1) and Python's
- *    fcntl.flock, so all of them exclude each other. Only non-blocking attempts are ever made.
- *  - lockfile: a portable fallback for runtimes where fs-ext cannot load. An O_EXCL `<file>.lock`
+ *  - flock: BSD flock(2) on the JSONL file itself, called by whichever provider loads in this runtime
+ *    (fs-ext, else koffi: see flockProviders.ts). Same protocol as flock(1) and Python's fcntl.flock,
+ *    so all of them exclude each other. Only non-blocking attempts are ever made.
+ *  - lockfile: a portable fallback for runtimes where no flock provider loads. An O_EXCL `<file>.lock`
  *    holding {pid, host, token}; stale when its holder is dead (same host) or older than staleMs;
  *    broken by renaming it to a unique name and checking that what moved is what was judged stale.
  */
@@ -16,6 +18,8 @@ export type BackendName = 'flock' | 'lockfile';
 
 export interface LockBackend {
   readonly name: BackendName;
+  /** flock only: who makes the flock call (fs-ext or koffi). */
+  readonly provider?: FlockProviderName;
   /** One non-blocking attempt. True when held. Throws SinkError for anything but "busy". */
   tryLock(fd: number, shared?: boolean): boolean;
   unlock(fd: number): void;
@@ -27,32 +31,6 @@ export interface LockBackend {
   readonly mixedCounters?: { staleBroken: number; compromised: number };
   /** Whether the lock is provably still ours (lock files can be broken by others; flock cannot). */
   stillHeld?(): boolean;
-}
-
-interface FsExt {
-  flockSync(fd: number, flags: string): void;
-}
-
-let fsExtCache: { mod?: FsExt; error?: string } | undefined;
-
-/** Loads fs-ext once. Never throws: a wrong-ABI or missing binary yields a reason string. */
-export function loadFsExt(): { mod?: FsExt; error?: string } {
-  if (fsExtCache) return fsExtCache;
-  if (process.env.TELEMETRY_SINK_DISABLE_FLOCK === '1') {
-    fsExtCache = { error: 'disabled by TELEMETRY_SINK_DISABLE_FLOCK=1' };
-    return fsExtCache;
-  }
-  try {
-    // A plain require kept out of the bundle: esbuild marks fs-ext external.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const mod = require('fs-ext') as FsExt;
-    if (typeof mod.flockSync !== 'function') throw new Error('fs-ext has no flockSync');
-    fsExtCache = { mod };
-  } catch (err) {
-    const msg = describe(err).split('\n')[0] ?? 'unknown';
-    fsExtCache = { error: `fs-ext could not load in this runtime (node ${process.versions.node}, modules ${process.versions.modules}): ${msg}` };
-  }
-  return fsExtCache;
 }
 
 /**
@@ -78,19 +56,14 @@ export class FlockBackend implements LockBackend {
   readonly counters = { staleBroken: 0, compromised: 0 };
   private companion: LockfileBackend | undefined;
   private companionHeld = false;
+  readonly provider: FlockProviderName;
   /** With `file`, honours the mixed-backend marker of that file (see MARKER_FRESH_MS). */
-  constructor(private readonly fsExt: FsExt, private readonly file?: string, opts: LockfileOptions = {}) {
+  constructor(private readonly flockImpl: FlockProvider, private readonly file?: string, opts: LockfileOptions = {}) {
+    this.provider = flockImpl.name;
     if (file) this.companion = new LockfileBackend(lockfilePath(file), { ...opts, announce: false });
   }
   tryLock(fd: number, shared = false): boolean {
-    try {
-      this.fsExt.flockSync(fd, shared ? 'shnb' : 'exnb');
-    } catch (err) {
-      const code = errnoCode(err);
-      if (code === 'EAGAIN' || code === 'EWOULDBLOCK') return false;
-      if (code === 'EINTR') return false;
-      throw new SinkError('ERR_LOCK_UNAVAILABLE', `flock failed: ${describe(err)}`, err);
-    }
+    if (!this.rawLock(fd, shared)) return false;
     if (this.companion && this.markerFresh()) {
       let ok = false;
       try {
@@ -131,12 +104,27 @@ export class FlockBackend implements LockBackend {
     }
     return this.markerWasFresh;
   }
-  private rawUnlock(fd: number): void {
-    try {
-      this.fsExt.flockSync(fd, 'un');
-    } catch {
-      // Closing the fd releases it anyway; an unlock error on a live fd has never been seen.
+  /**
+   * One non-blocking flock. EWOULDBLOCK/EAGAIN: busy (false). EINTR: tried again at once, a few
+   * times, then reported busy so the caller's backoff retries. Anything else is a SinkError whose
+   * sysCode is the errno name.
+   */
+  private rawLock(fd: number, shared: boolean): boolean {
+    for (let attempt = 0; ; attempt++) {
+      const err = this.flockImpl.flock(fd, shared ? 'shnb' : 'exnb');
+      if (!err) return true;
+      const code = errnoCode(err);
+      if (code === 'EAGAIN' || code === 'EWOULDBLOCK') return false;
+      if (code === 'EINTR') {
+        if (attempt < 3) continue;
+        return false;
+      }
+      throw new SinkError('ERR_LOCK_UNAVAILABLE', `flock via ${this.provider} failed: ${describe(err)}`, err);
     }
+  }
+  private rawUnlock(fd: number): void {
+    // Closing the fd releases it anyway; an unlock error on a live fd has never been seen.
+    this.flockImpl.flock(fd, 'un');
   }
 }
 
@@ -342,12 +330,16 @@ export interface ChosenBackend {
   reason: string;
 }
 
+/**
+ * auto: flock through the first provider that loads (fs-ext, koffi), else the lock file.
+ * flock: the same chain, but an error instead of the lock file. lockfile: the lock file.
+ */
 export function chooseBackend(mode: LockMode, file: string, opts: LockfileOptions = {}): ChosenBackend {
   if (mode === 'lockfile') return { backend: new LockfileBackend(lockfilePath(file), opts), reason: 'requested' };
-  const fx = loadFsExt();
-  if (fx.mod) return { backend: new FlockBackend(fx.mod, file, opts), reason: mode === 'flock' ? 'requested' : 'fs-ext loaded' };
-  if (mode === 'flock') throw new SinkError('ERR_LOCK_UNAVAILABLE', `lock backend "flock" requested but ${fx.error}`);
-  return { backend: new LockfileBackend(lockfilePath(file), opts), reason: `fallback: ${fx.error}` };
+  const fp = chooseFlockProvider();
+  if (fp.provider) return { backend: new FlockBackend(fp.provider, file, opts), reason: mode === 'flock' ? `${fp.reason} (requested)` : fp.reason };
+  if (mode === 'flock') throw new SinkError('ERR_LOCK_UNAVAILABLE', `lock backend "flock" requested but ${fp.reason}`);
+  return { backend: new LockfileBackend(lockfilePath(file), opts), reason: `fallback: ${fp.reason}` };
 }
 
 const sleepCell = new Int32Array(new SharedArrayBuffer(4));

@@ -5,13 +5,15 @@
 import type { SinkStats } from './appender';
 
 export function toPrometheus(s: SinkStats, labels: Record<string, string> = {}): string {
-  const lab = Object.entries({ backend: s.backend, ...labels })
+  const lab = Object.entries({ backend: s.backend, ...(s.lockProvider ? { provider: s.lockProvider } : {}), ...labels })
     .map(([k, v]) => `${k}="${v.replace(/["\\\n]/g, '_')}"`)
     .join(',');
   const out: string[] = [];
   const metric = (name: string, type: 'counter' | 'gauge', help: string, value: number, extra = ''): void => {
     out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, `${name}{${lab}${extra}} ${Number.isFinite(value) ? value : 0}`);
   };
+  const why = s.backendReason.replace(/["\\\n]/g, '_');
+  metric('telemetry_sink_lock_info', 'gauge', 'The lock backend, its flock provider and why they were chosen (always 1).', 1, `,reason="${why}"`);
   metric('telemetry_sink_events_accepted_total', 'counter', 'Events accepted into the queue by this window.', s.accepted);
   metric('telemetry_sink_events_written_total', 'counter', 'Events written to the file.', s.written);
   metric('telemetry_sink_bytes_written_total', 'counter', 'Bytes written to the file.', s.bytes);

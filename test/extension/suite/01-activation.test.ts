@@ -17,6 +17,25 @@ describe('activation', () => {
     assert.equal(start.data.lock_backend, hooks.runtime.sink!.backend.name);
     measure('activationMs', +hooks.activationMs.toFixed(2));
     measure('lockBackend', start.data.lock_backend);
+    measure('lockProvider', start.data.lock_provider);
+    measure('lockReason', start.data.lock_backend_reason);
+    measure('modules', process.versions.modules);
+  });
+
+  it('locks with flock through the provider the harness expects for this runtime, and says why without paths', async () => {
+    // The harness sets this: fs-ext when the host runs the Node the VSIX's fs-ext was built by,
+    // koffi when it runs another ABI (as desktop VS Code's Electron does).
+    const want = process.env.LTS_EXPECT_LOCK_PROVIDER;
+    const start = (await mine()).find((l) => l.type === 'session.start')!;
+    const reason = String(start.data.lock_backend_reason);
+    assert.ok(!/[\\/]/.test(reason), `no path in the reason: ${reason}`);
+    if (!want) return;
+    assert.equal(start.data.lock_backend, 'flock');
+    assert.equal(start.data.lock_provider, want);
+    if (want === 'koffi') assert.match(reason, /^flock via koffi: fs-ext built for modules \d+, this runtime is \d+$/);
+    else assert.match(reason, /^flock via fs-ext: /);
+    const { hooks } = await ext();
+    assert.equal(hooks.runtime.sink!.stats().lockProvider, want);
   });
 
   it('capture cost on the extension-host thread per event (a queue push)', async () => {

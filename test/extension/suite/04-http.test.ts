@@ -54,7 +54,9 @@ describe('loopback HTTP ingest', () => {
       }).on('error', reject);
     });
     assert.match(text, /# TYPE telemetry_sink_lock_wait_seconds gauge/);
-    assert.match(text, /telemetry_sink_events_written_total\{backend="(flock|lockfile)",sid="[^"]+"\} \d+/);
+    assert.match(text, /telemetry_sink_events_written_total\{backend="(flock|lockfile)"(,provider="[\w-]+")?,sid="[^"]+"\} \d+/);
+    const want = process.env.LTS_EXPECT_LOCK_PROVIDER;
+    if (want) assert.match(text, new RegExp(`telemetry_sink_lock_info\\{backend="flock",provider="${want}",sid="[^"]+",reason="flock via ${want}: [^"]+"\\} 1`));
   });
 
   it('a fixed token from the settings replaces the generated one; a short one stops the server', async () => {
