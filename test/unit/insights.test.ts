@@ -48,7 +48,13 @@ test('sketch (seed 7): quantiles within the stated 1 % of the exact nearest-rank
   z.add(-1);
   z.add(NaN);
   assert.deepEqual([z.count, z.quantiles([0.5])[0]], [1, 0], 'zero counts, negatives and NaN do not');
-  assert.throws(() => Sketch.decode([0, 5, -1]), /bad count/);
+  assert.throws(() => Sketch.decode([0, 5, 1.5]), /bad count/);
+  const sparse = new Sketch();
+  sparse.add(1);
+  sparse.add(1000);
+  const enc = sparse.encode();
+  assert.ok(enc.length === 5 && enc[3]! < 0, `empty buckets are one run: ${JSON.stringify(enc)}`);
+  assert.deepEqual(Sketch.decode(enc).quantiles([0.5, 1]), sparse.quantiles([0.5, 1]));
   assert.throws(() => Sketch.decode([0, 1e9, 1]), /bad offset/);
 });
 

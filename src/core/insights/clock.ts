@@ -8,6 +8,8 @@
  * calendar dates of those hour starts: a day across a DST change simply has 23 or 25 hour buckets.
  */
 const QUARTER = 15 * 60_000;
+const LABEL = new Intl.DateTimeFormat('en-US', { timeZone: 'UTC', weekday: 'short', month: 'short', day: 'numeric' });
+const LABEL_YEAR = new Intl.DateTimeFormat('en-US', { timeZone: 'UTC', weekday: 'short', month: 'short', day: 'numeric', year: 'numeric' });
 const HOUR = 3_600_000;
 
 export interface WallTime {
@@ -91,7 +93,7 @@ export class LocalClock {
   /** "Sat, Nov 28" (the year is added when `withYear`). */
   dayLabel(day: string, withYear = false): string {
     const [y, mo, d] = day.split('-').map(Number) as [number, number, number];
-    return new Date(Date.UTC(y, mo - 1, d)).toLocaleDateString('en-US', { timeZone: 'UTC', weekday: 'short', month: 'short', day: 'numeric', ...(withYear ? { year: 'numeric' } : {}) });
+    return (withYear ? LABEL_YEAR : LABEL).format(Date.UTC(y, mo - 1, d));
   }
 
   /** "14:00" — the local time an hour bucket starts. */

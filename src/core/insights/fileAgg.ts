@@ -132,8 +132,12 @@ export class FileAgg {
 
   /** A file value as a key: truncated, and past its dimension's cap folded into OTHER. */
   private key(dim: string, v: string): string {
-    let k = v.length > MAX_KEY ? v.slice(0, MAX_KEY) : v;
-    if (/[\ud800-\udbff]$/.test(k)) k = k.slice(0, -1);
+    let k = v;
+    if (k.length > MAX_KEY) {
+      k = k.slice(0, MAX_KEY);
+      const last = k.charCodeAt(MAX_KEY - 1);
+      if (last >= 0xd800 && last <= 0xdbff) k = k.slice(0, -1); // never half a surrogate pair
+    }
     let set = this.kept.get(dim);
     if (!set) this.kept.set(dim, (set = new Set()));
     if (set.has(k)) return k;

@@ -77,9 +77,15 @@ export class Sketch {
     return out;
   }
 
-  /** [zeros, offset, c0, c1, …] for the cache. */
+  /** [zeros, offset, c0, c1, …] for the cache; a run of k empty buckets is written as -k. */
   encode(): number[] {
-    return [this.zeros, this.offset, ...this.counts];
+    const out = [this.zeros, this.offset];
+    for (let k = 0; k < this.counts.length; k++) {
+      if (this.counts[k]) out.push(this.counts[k]!);
+      else if (out[out.length - 1]! < 0 && out.length > 2) out[out.length - 1]!--;
+      else out.push(-1);
+    }
+    return out;
   }
 
   /** Inverse of encode; throws on anything encode cannot have written. */
@@ -89,13 +95,19 @@ export class Sketch {
     s.zeros = count(a[0]);
     s.count = s.zeros;
     const off = a[1] as unknown;
-    if (!Number.isSafeInteger(off) || (off as number) < MIN_INDEX || (off as number) + a.length - 2 > MAX_INDEX + 1) throw new TypeError('sketch: bad offset');
+    if (!Number.isSafeInteger(off) || (off as number) < MIN_INDEX || (off as number) > MAX_INDEX + 1) throw new TypeError('sketch: bad offset');
     s.offset = off as number;
     for (let k = 2; k < a.length; k++) {
-      const n = count(a[k]);
+      const x = a[k] as unknown;
+      if (Number.isSafeInteger(x) && (x as number) < 0) {
+        for (let z = 0; z < -(x as number) && s.counts.length <= MAX_INDEX - MIN_INDEX; z++) s.counts.push(0);
+        continue;
+      }
+      const n = count(x);
       s.counts.push(n);
       s.count += n;
     }
+    if (s.offset + s.counts.length - 1 > MAX_INDEX + 1) throw new TypeError('sketch: bad length');
     if (!Number.isSafeInteger(s.count)) throw new TypeError('sketch: bad total');
     return s;
   }
