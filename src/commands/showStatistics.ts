@@ -38,6 +38,7 @@ export async function showStatistics(d: CommandDeps, rangeArg?: unknown): Promis
   } else panel.reveal();
   const html = renderStatsHtml(report, d.rt.stats(), randomBytes(16).toString('base64'), panel.webview.cspSource);
   panel.webview.html = html;
+  d.insights.persist();
   return html;
 }
 

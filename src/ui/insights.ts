@@ -41,7 +41,6 @@ export class Insights implements vscode.Disposable {
     const run = async (): Promise<{ store: StatsStore; info: BuildInfo }> => {
       const store = this.storeFor(this.rt.file);
       const info = await store.refresh(opts);
-      if (info.cacheWriteError) this.rt.log.warn(`statistics: ${info.cacheWriteError.message} [${info.cacheWriteError.code}]`);
       this.today = store.today();
       this.todayError = undefined;
       return { store, info };
@@ -51,11 +50,17 @@ export class Insights implements vscode.Disposable {
     return p;
   }
 
+  /** Writes the cache beside the file if the last refreshes changed anything (after drawing). */
+  persist(): void {
+    const r = this.store?.persist();
+    if (r?.cacheWriteError) this.rt.log.warn(`statistics: ${r.cacheWriteError.message} [${r.cacheWriteError.code}]`);
+  }
+
   private async refreshToday(): Promise<void> {
     if (!this.rt.sink) return;
     try {
       const clock = this.storeFor(this.rt.file).clock;
-      await this.refresh({ since: clock.startOfDay(clock.dayKey(Date.now())), persist: false });
+      await this.refresh({ since: clock.startOfDay(clock.dayKey(Date.now())) });
     } catch (err) {
       const code = (err as { code?: string }).code ?? 'ERR';
       if (this.todayError !== code) this.rt.log.warn(`statistics for the status bar: ${(err as Error).message} [${code}]`);

@@ -71,10 +71,12 @@ test('cache: corrupt, truncated, foreign and forged caches are ignored and rebui
     ['another format', '{"format":"x"}\n[]', /not a statistics cache/],
     ['a newer version', header(Buffer.from('[]'), { version: 99 }) + '[]', /version 99/],
     ['another time zone', header(Buffer.from('[]'), { timeZone: 'Asia/Tokyo' }) + '[]', /time zone Asia\/Tokyo/],
-    ['a negative count', withAgg([-5, 0, [], []]), /bad count/],
-    ['a non-string key', withAgg([1, 0, [Date.parse('2026-03-10T00:00:00Z'), [null, null, [{}, 1], [], [], [], null]], []]), /bad key/],
+    ['a negative count', withAgg([-5, 0, [], [], []]), /bad count/],
+    ['a non-string key', withAgg([1, 0, [Date.parse('2026-03-10T00:00:00Z'), [null, null, [{}, 1], [], [], [], null]], [], []]), /bad key/],
+    ['a bad day', withAgg([1, 0, [], [], ['2026-3-1', [null, null, [], [], [], [], null]]]), /bad day/],
     ['a wrong shape', withAgg({ __proto__: { polluted: true } }), /file aggregate/],
-    ['an impossible sketch', withAgg([1, 0, [0, [null, null, [], [], [['p', 'm', 'local', 'reported', 'go'], [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, [0, 1e9, 1]]], [], null]], []]), /sketch/],
+    ['an impossible sketch', withAgg([1, 0, [0, [null, null, [], [], [['p', 'm', 'local', 'reported', 'go'], [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, [0, 1e9, 1]]], [], null]], [], []]), /sketch/],
+    ['a minute mask too long', withAgg([1, 0, [], [], ['2026-03-01', [null, null, [], [], [], ['go', [1, 1, 1, 1, 0, new Array(51).fill(1)]], null]]]), /minute mask/],
   ];
   for (const [what, bytes, why] of cases) {
     fs.writeFileSync(cache, bytes);

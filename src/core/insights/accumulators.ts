@@ -110,57 +110,61 @@ export class AiAcc {
   }
 }
 
-/** Editor activity of one language in one local hour. */
+/** Editor activity of one language in one local hour or day. */
 export class EditAcc {
   bursts = 0;
   changes = 0;
   charsInserted = 0;
   charsDeleted = 0;
   saves = 0;
-  /** Minutes 0–29 and 30–59 of the hour in which an edit burst was in progress, as bit masks. */
-  lo = 0;
-  hi = 0;
+  /** Minutes (from the bucket's start) in which an edit burst was in progress: 30 per word. */
+  readonly mask: number[] = [];
 
   mark(minute: number): void {
-    if (minute < 30) this.lo |= 1 << minute;
-    else this.hi |= 1 << (minute - 30);
+    const w = (minute / 30) | 0;
+    while (this.mask.length <= w) this.mask.push(0);
+    this.mask[w]! |= 1 << minute % 30;
   }
 
   get minutes(): number {
-    return popcount(this.lo) + popcount(this.hi);
+    let n = 0;
+    for (const w of this.mask) n += popcount(w);
+    return n;
   }
 
-  merge(o: EditAcc): void {
+  /** Adds `o`; its minutes are `shift` minutes into this bucket (an hour folded into its day). */
+  merge(o: EditAcc, shift = 0): void {
     this.bursts += o.bursts;
     this.changes += o.changes;
     this.charsInserted += o.charsInserted;
     this.charsDeleted += o.charsDeleted;
     this.saves += o.saves;
-    this.lo |= o.lo;
-    this.hi |= o.hi;
+    if (shift === 0) {
+      while (this.mask.length < o.mask.length) this.mask.push(0);
+      o.mask.forEach((w, i) => (this.mask[i]! |= w));
+    } else {
+      o.mask.forEach((w, i) => {
+        for (let v = w; v; v &= v - 1) this.mark(shift + i * 30 + (31 - Math.clz32(v & -v)));
+      });
+    }
   }
 
   encode(): unknown[] {
-    return [this.bursts, this.changes, this.charsInserted, this.charsDeleted, this.saves, this.lo, this.hi];
+    return [this.bursts, this.changes, this.charsInserted, this.charsDeleted, this.saves, this.mask];
   }
 
   static decode(x: unknown): EditAcc {
-    const a = arr(x, 'edit', 7);
+    const a = arr(x, 'edit', 6);
     const r = new EditAcc();
     r.bursts = nat(a[0]);
     r.changes = num(a[1]);
     r.charsInserted = num(a[2]);
     r.charsDeleted = num(a[3]);
     r.saves = nat(a[4]);
-    r.lo = mask(a[5]);
-    r.hi = mask(a[6]);
+    // A day has at most 25 hours (1,500 minutes): 50 words.
+    for (const w of arr(a[5], 'minute mask')) r.mask.push(nat(w, 'minute mask') < 2 ** 30 && r.mask.length < 50 ? (w as number) : fail('bad minute mask'));
     return r;
   }
-}
-
-function mask(x: unknown): number {
-  const m = nat(x, 'minute mask');
-  return m < 2 ** 30 ? m : fail('bad minute mask');
 }
 
 export function popcount(x: number): number {

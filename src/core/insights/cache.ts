@@ -16,7 +16,7 @@ import type { LocalClock } from './clock';
 export const CACHE_FORMAT = 'local-telemetry-sink/stats-cache';
 /** Bump when the aggregate's meaning or encoding changes: older caches are then rebuilt. */
 export const CACHE_VERSION = 1;
-const MAX_CACHE_BYTES = 256 * 1024 * 1024;
+const MAX_CACHE_BYTES = 64 * 1024 * 1024;
 const STALE_TEMP_MS = 10 * 60_000;
 
 export interface FileEntry {

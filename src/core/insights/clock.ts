@@ -26,6 +26,7 @@ export class LocalClock {
   private readonly fmt: Intl.DateTimeFormat;
   private readonly memo = new Map<number, number>();
   private readonly days = new Map<number, string>();
+  private readonly starts = new Map<string, number>();
 
   /** `timeZone` undefined = the process's zone (TZ, else the system's). Throws RangeError on an unknown name. */
   constructor(timeZone?: string) {
@@ -78,6 +79,16 @@ export class LocalClock {
 
   /** First instant of local date `day` (midnight, or the first hour that exists when DST skips it). */
   startOfDay(day: string): number {
+    let t = this.starts.get(day);
+    if (t === undefined) {
+      t = this.searchStartOfDay(day);
+      if (this.starts.size > 8192) this.starts.clear();
+      this.starts.set(day, t);
+    }
+    return t;
+  }
+
+  private searchStartOfDay(day: string): number {
     const [y, mo, d] = day.split('-').map(Number) as [number, number, number];
     // Local midnight lies within 15 h of UTC midnight of the same date: search that window by minute.
     let lo = Math.floor((Date.UTC(y, mo - 1, d) - 15 * HOUR) / 60_000);

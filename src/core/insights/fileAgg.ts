@@ -1,5 +1,7 @@
 /**
  * The aggregate of one events file (or of the part of it read so far), bucketed by local hour.
+ * Hours older than two days are folded into their local day (no range needs them finer: the 24 h
+ * range only looks at the last 24 hours), which keeps memory and the cache small.
  * Built once per rotated file and kept in the cache; the live file's is extended with new lines.
  */
 import { AI_KINDS } from '../ingest/aiEvent';
@@ -12,13 +14,16 @@ import type { LineParser, StatsEvent } from './event';
 export type AiDims = [provider: string, model: string, where: 'local' | 'remote' | 'unknown', detection: string, language: string];
 
 const MAX_KEY = 128;
-const MAX_BURST_MS = 6 * 3_600_000;
+const HOUR = 3_600_000;
+const MAX_BURST_MS = 6 * HOUR;
+const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
 /** Distinct values kept per dimension and file; further ones count under OTHER (bounds memory and the cache). */
 const CAPS: Record<string, number> = { type: 1000, source: 200, provider: 200, model: 500, detection: 20, language: 300, sid: 20_000 };
 export const OTHER = '(other)';
 
-export class HourAgg {
-  /** Epoch ms of the first and last event in this hour (NaN when it only holds minutes of a burst). */
+/** The accumulators of one local hour or day. */
+export class Bucket {
+  /** Epoch ms of the first and last event in the bucket (NaN when it only holds minutes of a burst). */
   first = NaN;
   last = NaN;
   readonly types = new Counter();
@@ -40,13 +45,14 @@ export class HourAgg {
     if (!(t <= this.last)) this.last = t;
   }
 
-  merge(o: HourAgg): void {
+  /** Adds `o`; its editor minutes start `shift` minutes into this bucket. */
+  merge(o: Bucket, shift = 0): void {
     if (!Number.isNaN(o.first)) this.seen(o.first);
     if (!Number.isNaN(o.last)) this.seen(o.last);
     this.types.merge(o.types);
     this.sources.merge(o.sources);
     for (const [k, a] of o.ai) mergeInto(this.ai, k, a, () => new AiAcc());
-    for (const [k, a] of o.edit) mergeInto(this.edit, k, a, () => new EditAcc());
+    for (const [k, a] of o.edit) this.editOf(k).merge(a, shift);
     if (o.sink) (this.sink ??= new SinkAcc()).merge(o.sink);
   }
 
@@ -59,9 +65,9 @@ export class HourAgg {
     return [t(this.first), t(this.last), this.types.encode(), this.sources.encode(), ai, edit, this.sink?.encode() ?? null];
   }
 
-  static decode(x: unknown): HourAgg {
+  static decode(x: unknown): Bucket {
     const a = arr(x, 'hour', 7);
-    const h = new HourAgg();
+    const h = new Bucket();
     if (a[0] !== null) h.first = int(a[0], 'instant');
     if (a[1] !== null) h.last = int(a[1], 'instant');
     h.types.merge(Counter.decode(a[2]));
@@ -95,7 +101,9 @@ export interface SessionAcc {
 }
 
 export class FileAgg {
-  readonly hours = new Map<number, HourAgg>();
+  readonly hours = new Map<number, Bucket>();
+  /** Local day (YYYY-MM-DD) → what `compact` folded in; editor minutes count from the day's start. */
+  readonly days = new Map<string, Bucket>();
   readonly sessions = new Map<string, SessionAcc>();
   lines = 0;
   unreadable = 0;
@@ -123,10 +131,10 @@ export class FileAgg {
     else if (e.type === 'session.end') this.addSink(h, e.data);
   }
 
-  private hour(t: number): HourAgg {
+  private hour(t: number): Bucket {
     const start = this.clock.hourStart(t);
     let h = this.hours.get(start);
-    if (!h) this.hours.set(start, (h = new HourAgg()));
+    if (!h) this.hours.set(start, (h = new Bucket()));
     return h;
   }
 
@@ -168,7 +176,7 @@ export class FileAgg {
     }
   }
 
-  private addAi(h: HourAgg, e: StatsEvent): void {
+  private addAi(h: Bucket, e: StatsEvent): void {
     const kind = (AI_KINDS as readonly string[]).indexOf(e.type.slice('ai.completion.'.length));
     if (kind < 0) return;
     const d = e.data;
@@ -206,29 +214,52 @@ export class FileAgg {
     }
   }
 
-  private addSink(h: HourAgg, d: Data): void {
+  private addSink(h: Bucket, d: Data): void {
     const st = field(d, 'stats');
     if (!st || typeof st !== 'object') return;
     const s = new SinkAcc();
     if (s.add(st as Data)) (h.sink ??= new SinkAcc()).merge(s);
   }
 
+  /** Folds every hour that ended before `before` into its local day; returns how many. */
+  compact(before: number): number {
+    let n = 0;
+    for (const [hs, h] of this.hours) {
+      if (hs + HOUR > before) continue;
+      const day = this.clock.dayKey(hs);
+      let d = this.days.get(day);
+      if (!d) this.days.set(day, (d = new Bucket()));
+      d.merge(h, Math.max(0, Math.round((hs - this.clock.startOfDay(day)) / 60_000)));
+      this.hours.delete(hs);
+      n++;
+    }
+    return n;
+  }
+
   encode(): unknown {
     const hours: unknown[] = [];
     for (const [start, h] of this.hours) hours.push(start, h.encode());
+    const days: unknown[] = [];
+    for (const [day, d] of this.days) days.push(day, d.encode());
     const sessions: unknown[] = [];
     for (const [sid, s] of this.sessions) sessions.push(sid, s.first, s.last, s.events, s.source);
-    return [this.lines, this.unreadable, hours, sessions];
+    return [this.lines, this.unreadable, hours, sessions, days];
   }
 
   static decode(x: unknown, clock: LocalClock): FileAgg {
     return guarded('file aggregate', () => {
-      const a = arr(x, 'file aggregate', 4);
+      const a = arr(x, 'file aggregate', 5);
       const f = new FileAgg(clock);
       f.lines = nat(a[0]);
       f.unreadable = nat(a[1]);
       const hours = arr(a[2], 'hours');
-      for (let i = 0; i < hours.length; i += 2) f.hours.set(int(hours[i], 'hour'), HourAgg.decode(hours[i + 1]));
+      for (let i = 0; i < hours.length; i += 2) f.hours.set(int(hours[i], 'hour'), Bucket.decode(hours[i + 1]));
+      const days = arr(a[4], 'days');
+      for (let i = 0; i < days.length; i += 2) {
+        const day = str(days[i], 'day');
+        if (!DAY_RE.test(day)) fail('bad day');
+        f.days.set(day, Bucket.decode(days[i + 1]));
+      }
       const ss = arr(a[3], 'sessions');
       if (ss.length % 5) fail('bad sessions');
       for (let i = 0; i < ss.length; i += 5) {
@@ -248,7 +279,7 @@ export class FileAgg {
       set.add(k);
     };
     for (const sid of this.sessions.keys()) add('sid', sid);
-    for (const h of this.hours.values()) {
+    for (const h of [...this.hours.values(), ...this.days.values()]) {
       for (const k of h.types.m.keys()) add('type', k);
       for (const k of h.sources.m.keys()) add('source', k);
       for (const k of h.edit.keys()) add('language', k);

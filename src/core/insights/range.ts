@@ -2,7 +2,8 @@
  * Which local hours a range covers and how its time series is bucketed (pure).
  *   24h — the current local hour and the 23 before it, one bucket per hour;
  *   7d / 30d — today and the 6 / 29 local days before it, one bucket per day;
- *   all — every hour with events; days from the first to the last (the series at most 366 days).
+ *   all — everything; days from the first to the last (the series at most 366 days).
+ * Hours older than two days are only kept per day, so `hasDay` says whether such a day counts.
  */
 import { addDays, type LocalClock } from './clock';
 import type { RangeName } from './report';
@@ -17,13 +18,15 @@ export interface RangeSel {
   to: number | null;
   /** Is this hour bucket in the range? */
   has(hourStart: number, day: string): boolean;
+  /** Is this day bucket (a day of folded hours) in the range? */
+  hasDay(day: string): boolean;
   /** Index of the series bucket an hour falls in, or -1. */
   bucket(hourStart: number, day: string): number;
   buckets: Array<{ key: string; label: string }>;
   truncated: boolean;
 }
 
-export function selectRange(clock: LocalClock, name: RangeName, now: number, hours: Iterable<number>): RangeSel {
+export function selectRange(clock: LocalClock, name: RangeName, now: number, present: Iterable<string>): RangeSel {
   const nowHour = clock.hourStart(now);
   const today = clock.dayKey(now);
   if (name === '24h') {
@@ -34,20 +37,19 @@ export function selectRange(clock: LocalClock, name: RangeName, now: number, hou
       index.set(t, buckets.length);
       buckets.push({ key: new Date(t).toISOString(), label: clock.hourLabel(t) });
     }
-    return { name, unit: 'hour', from, to: nowHour + HOUR, has: (h) => h >= from && h <= nowHour, bucket: (h) => index.get(h) ?? -1, buckets, truncated: false };
+    return { name, unit: 'hour', from, to: nowHour + HOUR, has: (h) => h >= from && h <= nowHour, hasDay: () => false, bucket: (h) => index.get(h) ?? -1, buckets, truncated: false };
   }
   let first: string;
   let last: string;
   let has: RangeSel['has'];
   if (name === 'all') {
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (const h of hours) {
-      if (h < lo) lo = h;
-      if (h > hi) hi = h;
+    first = today;
+    last = '';
+    for (const d of present) {
+      if (d < first) first = d;
+      if (d > last) last = d;
     }
-    last = hi === -Infinity ? today : clock.dayKey(hi);
-    first = lo === Infinity ? today : clock.dayKey(lo);
+    if (!last) last = today;
     has = () => true;
   } else {
     first = addDays(today, name === '7d' ? -6 : -29);
@@ -65,6 +67,7 @@ export function selectRange(clock: LocalClock, name: RangeName, now: number, hou
     from: name === 'all' ? null : clock.startOfDay(first),
     to: name === 'all' ? null : clock.startOfDay(addDays(today, 1)),
     has,
+    hasDay: (day) => has(NaN, day),
     bucket: (_h, day) => index.get(day) ?? -1,
     buckets: days.map((d) => ({ key: d, label: clock.dayLabel(d, withYear) })),
     truncated: seriesFirst !== first,

@@ -17,12 +17,14 @@ export interface StatsOptions {
   cacheFile?: string;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
+  /** "Now" for the range and for folding old hours into days (default: the clock). */
   now?: number;
   parser?: LineParser;
 }
 
 export async function stats(opts: StatsOptions): Promise<StatsReport> {
-  const store = new StatsStore(opts.file, { timeZone: opts.timeZone, cacheFile: opts.cache === false ? null : opts.cacheFile, parser: opts.parser });
+  const store = new StatsStore(opts.file, { timeZone: opts.timeZone, cacheFile: opts.cache === false ? null : opts.cacheFile, parser: opts.parser, now: opts.now === undefined ? undefined : () => opts.now! });
   const build = await store.refresh({ signal: opts.signal, onProgress: opts.onProgress });
-  return { ...store.report(opts.range ?? 'all', opts.now), build };
+  const report = store.report(opts.range ?? 'all', opts.now);
+  return { ...report, build: { ...build, ...store.persist() } };
 }

@@ -23,6 +23,8 @@ export interface StoreOptions {
   /** Cache file; null = no cache on disk. Default `<file>.stats-cache`. */
   cacheFile?: string | null;
   parser?: LineParser;
+  /** The clock hours are folded into days by (tests); default Date.now. */
+  now?: () => number;
 }
 
 export interface RefreshOptions {
@@ -31,8 +33,6 @@ export interface RefreshOptions {
   onProgress?: (done: number, total: number) => void;
   /** Files with nothing cached last modified before this instant are left out (today's figures). */
   since?: number;
-  /** Write the cache when something changed (default true). */
-  persist?: boolean;
 }
 
 export interface BuildInfo {
@@ -47,12 +47,14 @@ export interface BuildInfo {
   elapsedMs: number;
   /** "off", "memory", "loaded", or why the cache on disk was not used (e.g. "missing"). */
   cache: string;
-  /** Set when the cache could not be written (the figures are still right). */
+  /** Filled by `persist`: whether the cache was written, or why it could not be (the figures are still right). */
+  written?: boolean;
   cacheWriteError?: { code: string; message: string; sysCode?: string };
-  written: boolean;
 }
 
 const PRINT_BYTES = 4096;
+/** Hours older than this are folded into days (the 24 h range never needs them). */
+const KEEP_HOURS_MS = 2 * 86_400_000;
 
 interface Plan {
   snap: Snapshot;
@@ -68,6 +70,8 @@ export class StatsStore {
   private readonly parse: LineParser;
   private entries = new Map<string, FileEntry>();
   private cacheState: string | undefined;
+  private dirty = false;
+  private readonly now: () => number;
   /** The set's files in write order, as of the last refresh. */
   current: FileEntry[] = [];
 
@@ -75,12 +79,13 @@ export class StatsStore {
     this.clock = new LocalClock(opts.timeZone);
     this.cacheFile = opts.cacheFile === undefined ? cachePathFor(file) : opts.cacheFile;
     this.parse = opts.parser ?? parseJsonLine;
+    this.now = opts.now ?? Date.now;
   }
 
   async refresh(opts: RefreshOptions = {}): Promise<BuildInfo> {
     const t0 = Date.now();
     this.loadOnce();
-    const info: BuildInfo = { files: [], reused: 0, extended: 0, rebuilt: 0, skipped: 0, readBytes: 0, totalBytes: 0, elapsedMs: 0, cache: this.cacheState!, written: false };
+    const info: BuildInfo = { files: [], reused: 0, extended: 0, rebuilt: 0, skipped: 0, readBytes: 0, totalBytes: 0, elapsedMs: 0, cache: this.cacheState! };
     const snaps = await openSet(this.file, true);
     let changed = false;
     try {
@@ -110,6 +115,8 @@ export class StatsStore {
       if (next.size !== this.entries.size) changed = true;
       this.entries = next;
       this.current = plans.filter((p) => p !== undefined).map((p) => p.entry);
+      const before = this.now() - KEEP_HOURS_MS;
+      for (const e of this.current) if (e.agg.compact(before)) changed = true;
     } catch (err) {
       // An entry may be half-extended: forget memory, the cache on disk is still whole.
       this.entries = new Map();
@@ -119,7 +126,7 @@ export class StatsStore {
     } finally {
       closeSnapshots(snaps);
     }
-    if (changed && this.cacheFile && opts.persist !== false) this.persist(info);
+    if (changed) this.dirty = true;
     info.elapsedMs = Date.now() - t0;
     return info;
   }
@@ -199,13 +206,19 @@ export class StatsStore {
     entry.print = fingerprint(snap.fd, end);
   }
 
-  private persist(info: BuildInfo): void {
+  /**
+   * Writes the cache if a refresh changed anything since the last write. Separate from refresh so a
+   * page can be drawn first; never throws (the figures are right either way).
+   */
+  persist(): Pick<BuildInfo, 'written' | 'cacheWriteError'> {
+    if (!this.dirty || !this.cacheFile) return { written: false };
     try {
-      saveCache(this.cacheFile!, this.entries.values(), this.clock);
-      info.written = true;
+      saveCache(this.cacheFile, this.entries.values(), this.clock);
+      this.dirty = false;
+      return { written: true };
     } catch (err) {
       const e = err as StatsCacheError;
-      info.cacheWriteError = { code: e.code ?? 'ERR_CACHE_WRITE', message: e.message, ...(e.sysCode ? { sysCode: e.sysCode } : {}) };
+      return { written: false, cacheWriteError: { code: e.code ?? 'ERR_CACHE_WRITE', message: e.message, ...(e.sysCode ? { sysCode: e.sysCode } : {}) } };
     }
   }
 }
