@@ -206,3 +206,31 @@ test('AI today and the incremental store agree with a full read after every appe
   const today = store.today(NOW)!;
   assert.deepEqual([today.accepted, today.shown, today.acceptanceRate], [day.accepted, day.shown, day.acceptanceRate]);
 });
+
+test('folding old hours into days changes no figure, across a DST change too (seed 5, Europe/Berlin)', async () => {
+  const r = rng(5);
+  const now = Date.parse('2026-04-05T12:00:00Z'); // Berlin springs forward on 2026-03-29
+  let s = '';
+  for (let i = 0; i < 1500; i++) {
+    const t = now - Math.floor(r() * 30 * 24 * H);
+    if (r() < 0.5) s += ai(t, ['shown', 'accepted', 'rejected'][Math.floor(r() * 3)]!, { 'gen_ai.request.model': `m${Math.floor(r() * 2)}`, latency_ms: Math.floor(r() * 500), language_id: r() < 0.5 ? 'go' : 'c' });
+    else s += edit(t, r() < 0.5 ? 'go' : 'c', Math.floor(r() * 400_000));
+  }
+  const { file } = tmpEvents(s);
+  const { StatsStore } = await import('../../src/core/insights/store');
+  const make = async (foldAt: number) => {
+    const st = new StatsStore(file, { timeZone: 'Europe/Berlin', cacheFile: null, now: () => foldAt });
+    await st.refresh();
+    return st;
+  };
+  const hours = await make(0); // nothing is old enough to fold
+  const recent = await make(now); // the default: hours of the last two days stay
+  const folded = await make(now + 365 * 24 * H); // everything folded into days
+  assert.equal(folded.current[0]!.agg.hours.size, 0);
+  assert.ok(hours.current[0]!.agg.days.size === 0 && recent.current[0]!.agg.days.size > 0);
+  for (const range of ['7d', '30d', 'all'] as const) {
+    assert.deepEqual(folded.report(range, now), hours.report(range, now), range);
+    assert.deepEqual(recent.report(range, now), hours.report(range, now), range);
+  }
+  assert.deepEqual(recent.report('24h', now), hours.report('24h', now), '24h');
+});
