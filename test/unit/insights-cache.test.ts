@@ -3,6 +3,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import { stats, type StatsOptions } from '../../src/core/insights/stats';
 import { CACHE_FORMAT, CACHE_VERSION, cachePathFor } from '../../src/core/insights/cache';
 import { ai, edit, ev, figures, tmpEvents } from '../helpers/statsEvents';
@@ -122,7 +123,7 @@ test('cache: a replaced (repaired), truncated or rewritten-in-place file is read
   assert.deepEqual(cached.map((e) => e[0]), [file]);
 });
 
-test('cache: a symlink at the cache path is neither followed on read nor written through; an unterminated line waits', async () => {
+test('cache: a symlink or FIFO at the cache path is neither followed, trusted nor written through; an unterminated line waits', { timeout: 30_000 }, async () => {
   const { dir, file } = tmpEvents(events(NOW - 2 * H, 30));
   const victim = path.join(dir, 'victim.txt');
   fs.writeFileSync(victim, 'precious\n');
@@ -145,6 +146,12 @@ test('cache: a symlink at the cache path is neither followed on read nor written
   fs.writeFileSync(file, '');
   assert.equal((await run(file)).unreadableLines, 1);
   assert.equal((await run(file)).unreadableLines, 1);
+  // A FIFO at the cache path neither hangs the open nor is trusted.
+  fs.rmSync(cachePathFor(file));
+  spawnSync('mkfifo', [cachePathFor(file)]);
+  const fifo = await run(file);
+  assert.match(fifo.build!.cache, /not a regular file/);
+  assert.ok(fs.lstatSync(cachePathFor(file)).isFile(), 'replaced by the cache');
   const stale = `${cachePathFor(file)}.0123456789ab.tmp`;
   fs.writeFileSync(stale, 'left by a killed writer');
   fs.utimesSync(stale, new Date(Date.now() - 3600e3), new Date(Date.now() - 3600e3));

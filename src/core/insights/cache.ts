@@ -52,7 +52,8 @@ export type LoadResult = { entries: Map<string, FileEntry>; problem?: undefined 
 export function loadCache(cacheFile: string, clock: LocalClock): LoadResult {
   let fd: number;
   try {
-    fd = fs.openSync(cacheFile, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    // O_NONBLOCK: a FIFO planted at the name must not hang the open (it is then not a regular file).
+    fd = fs.openSync(cacheFile, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     return { problem: code === 'ENOENT' ? 'missing' : code === 'ELOOP' ? 'a symlink (ignored)' : `unreadable (${code})` };

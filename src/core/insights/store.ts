@@ -122,6 +122,7 @@ export class StatsStore {
       this.entries = new Map();
       this.current = [];
       this.cacheState = undefined;
+      this.dirty = false;
       throw err;
     } finally {
       closeSnapshots(snaps);
