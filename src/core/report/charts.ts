@@ -34,9 +34,11 @@ export interface BarChart {
 const W = 720;
 const H = 200;
 const PLOT_H = 160;
-const TICKS = 8;
+const TICKS = 6;
+/** Room above the bars for the peak label. */
+const PLOT_TOP = 18;
 
-/** Vertical bars over time buckets, x labels for up to 8 buckets, the peak on the y axis. */
+/** Vertical bars over time buckets, x labels for up to 6 of them, the peak on the y axis. */
 export function barChart(c: BarChart): string {
   const len = c.buckets.length;
   if (!len || c.series.every((s) => s.values.every((v) => !v))) return '<p class="muted">Nothing in this range.</p>';
@@ -51,15 +53,18 @@ export function barChart(c: BarChart): string {
     c.series.forEach((s, k) => {
       const v = s.values[i] ?? 0;
       if (!v) return;
-      const h = (v / max) * (PLOT_H - 8);
+      const h = (v / max) * (PLOT_H - PLOT_TOP);
       const x = i * slot + (c.stacked ? 0 : k * (slot / per));
       const top = c.stacked ? (y -= h) : PLOT_H - h;
       parts.push(`<rect x="${x.toFixed(1)}" y="${top.toFixed(1)}" width="${bw.toFixed(1)}" height="${h.toFixed(1)}" class="c${s.color % PALETTE.length}"><title>${esc(c.buckets[i]!.label)} · ${esc(s.name)}: ${n(v)}${esc(c.unit)}</title></rect>`);
     });
   }
-  const step = Math.max(1, Math.ceil(len / TICKS));
-  for (let i = 0; i < len; i += step) {
-    parts.push(`<text x="${(i * slot + slot / 2).toFixed(1)}" y="${PLOT_H + 16}" text-anchor="middle" class="tick">${esc(c.buckets[i]!.label)}</text>`);
+  // Up to TICKS labels, evenly spread, the first and the last always (anchored so they stay inside).
+  const ticks = len <= TICKS ? c.buckets.map((_, i) => i) : [...new Set(Array.from({ length: TICKS }, (_, k) => Math.round((k * (len - 1)) / (TICKS - 1))))];
+  for (const i of ticks) {
+    const anchor = ticks.length > 1 && i === 0 ? 'start' : ticks.length > 1 && i === len - 1 ? 'end' : 'middle';
+    const x = anchor === 'start' ? i * slot + 1 : anchor === 'end' ? (i + 1) * slot - 1 : i * slot + slot / 2;
+    parts.push(`<text x="${x.toFixed(1)}" y="${PLOT_H + 16}" text-anchor="${anchor}" class="tick">${esc(c.buckets[i]!.label)}</text>`);
   }
   parts.push(`<text x="2" y="11" class="tick">peak ${n(max)}${esc(c.unit)}</text>`);
   parts.push(`<line x1="0" y1="${PLOT_H}" x2="${W}" y2="${PLOT_H}" class="baseline"/>`);

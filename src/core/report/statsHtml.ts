@@ -8,7 +8,7 @@
 import type { SinkStats } from '../sink/appender';
 import { RANGE_LABELS, RANGES, type RangeName, type StatsReport } from '../insights/report';
 import { barChart, BLUE, COLOR_CSS, esc, GREEN, hbars, PALETTE, PURPLE, RED, YELLOW } from './charts';
-import { display, minutes, reportTables, type Table } from './tables';
+import { display, minutes, reportTables, textual, type Table } from './tables';
 
 export const STATS_COMMAND = 'telemetrySink.showStatistics';
 export const CSV_COMMAND = 'telemetrySink.statsCsv';
@@ -42,9 +42,16 @@ ${editorSection(s, tbl)}
 }
 
 function rangeLine(s: StatsReport): string {
-  const tz = esc(s.range.timeZone);
-  const days = s.range.unit === 'hour' ? 'hours' : 'days';
-  return `${RANGE_LABELS[s.range.name]}, ${days} in local time (${tz}). ${s.timeSpan.first ? `Events from ${esc(s.timeSpan.first)} to ${esc(s.timeSpan.last ?? '')}.` : 'No events in this range.'}`;
+  const tz = s.range.timeZone;
+  const span = s.timeSpan.first ? `events from ${when(s.timeSpan.first, tz)} to ${when(s.timeSpan.last!, tz)}` : 'no events in this range';
+  return `${RANGE_LABELS[s.range.name]} · ${span} · times in ${esc(tz)}`;
+}
+
+/** "Sat, Nov 28, 2026, 22:42" in the report's time zone. */
+function when(iso: string, timeZone: string): string {
+  const t = Date.parse(iso);
+  if (!Number.isFinite(t)) return esc(iso);
+  return esc(new Date(t).toLocaleString('en-US', { timeZone, weekday: 'short', year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }));
 }
 
 function cards(s: StatsReport, live: SinkStats | undefined): string {
@@ -109,10 +116,10 @@ function htmlTable(t: Table, range: RangeName, limit: number): string {
   const actions = `<span class="actions"><a href="${cmd(CSV_COMMAND, ['copy', t.id, range])}">Copy as CSV</a> · <a href="${cmd(CSV_COMMAND, ['save', t.id, range])}">Save as CSV</a></span>`;
   const head = `<h3 id="t-${t.id}">${esc(t.title)}</h3>${actions}`;
   if (!t.rows.length) return `${head}<p class="muted">No rows.</p>`;
-  const th = t.columns.map((c) => `<th scope="col"${c.kind === 'text' ? '' : ' class="num"'}>${esc(c.title)}</th>`).join('');
+  const th = t.columns.map((c) => `<th scope="col"${textual(c.kind) ? '' : ' class="num"'}>${esc(c.title)}</th>`).join('');
   const body = t.rows
     .slice(0, limit)
-    .map((r) => `<tr>${r.map((v, i) => (t.columns[i]!.kind === 'text' ? `<td>${esc(display(v, 'text'))}</td>` : `<td class="num">${esc(display(v, t.columns[i]!.kind))}</td>`)).join('')}</tr>`)
+    .map((r) => `<tr>${r.map((v, i) => `<td${textual(t.columns[i]!.kind) ? '' : ' class="num"'}>${esc(display(v, t.columns[i]!.kind))}</td>`).join('')}</tr>`)
     .join('');
   const more = t.rows.length > limit ? `<p class="muted">Showing ${n(limit)} of ${n(t.rows.length)} rows; the CSV has all of them.</p>` : '';
   return `${head}<div class="scroll" role="region" aria-labelledby="t-${t.id}" tabindex="0"><table class="data"><thead><tr>${th}</tr></thead><tbody>${body}</tbody></table></div>${more}`;

@@ -5,7 +5,7 @@
  */
 import type { StatsReport } from '../insights/report';
 import { RANGE_LABELS } from '../insights/report';
-import { display, minutes, reportTables, type Table } from './tables';
+import { display, minutes, reportTables, textual, type Table } from './tables';
 
 const n = (x: number): string => x.toLocaleString('en-US');
 const MAX_ROWS = 25;
@@ -49,7 +49,7 @@ export function formatStats(s: StatsReport): string {
 /** The table's brief columns, padded; numbers right-aligned. */
 function textTable(t: Table): string[] {
   const cols = t.columns.map((c, i) => ({ c, i })).filter((x) => x.c.brief);
-  const cells = t.rows.slice(0, MAX_ROWS).map((r) => cols.map(({ c, i }) => (c.kind === 'text' ? safe(display(r[i]!, c.kind)) : display(r[i]!, c.kind))));
+  const cells = t.rows.slice(0, MAX_ROWS).map((r) => cols.map(({ c, i }) => safe(display(r[i]!, c.kind))));
   const head = cols.map(({ c }) => c.title);
   const width = head.map((h, k) => Math.min(40, Math.max(h.length, ...cells.map((r) => r[k]!.length))));
   const line = (r: string[]): string =>
@@ -58,7 +58,7 @@ function textTable(t: Table): string[] {
       .map((v, k) => {
         const w = width[k]!;
         const cut = v.length > w ? v.slice(0, w - 1) + '…' : v;
-        return cols[k]!.c.kind === 'text' ? cut.padEnd(w) : cut.padStart(w);
+        return textual(cols[k]!.c.kind) ? cut.padEnd(w) : cut.padStart(w);
       })
       .join('  ')
       .trimEnd();

@@ -5,7 +5,10 @@
 import type { AiFigures, EditFigures, StatsReport } from '../insights/report';
 
 export type Cell = string | number | boolean | null;
-export type ColumnKind = 'text' | 'int' | 'rate' | 'ms' | 'minutes';
+export type ColumnKind = 'text' | 'day' | 'int' | 'rate' | 'ms' | 'minutes';
+
+/** Left-aligned, read as words (text from the file, or a day). */
+export const textual = (kind: ColumnKind): boolean => kind === 'text' || kind === 'day';
 
 export interface Column {
   /** CSV header and stable name. */
@@ -78,7 +81,7 @@ export function reportTables(r: StatsReport): Table[] {
   const ai = r.ai;
   const ed = r.editor;
   const model = [col('provider', 'Provider', 'text', true), col('model', 'Model', 'text', true), col('locality', 'Where', 'text', true)];
-  const g = [col('day', 'Day', 'text'), ...model, col('detection', 'Detection', 'text'), col('language', 'Language', 'text')];
+  const g = [col('day', 'Day', 'day'), ...model, col('detection', 'Detection', 'text'), col('language', 'Language', 'text')];
   const aiTable = (id: string, title: string, key: Column[], rows: Cell[][] | undefined): Table => ({ id, title, columns: [...key, ...AI_COLUMNS], rows: rows ?? [] });
   const edTable = (id: string, title: string, key: Column, rows: Cell[][] | undefined): Table => ({ id, title, columns: [key, ...EDIT_COLUMNS], rows: rows ?? [] });
   return [
@@ -86,9 +89,9 @@ export function reportTables(r: StatsReport): Table[] {
     aiTable('ai-by-locality', 'Local vs remote models', [col('locality', 'Where', 'text', true)], ai?.byLocality.map((x) => [locality(x.isLocal), ...aiCells(x)])),
     aiTable('ai-by-language', 'AI completions by language', [col('language', 'Language', 'text', true)], ai?.byLanguage.map((x) => [x.language, ...aiCells(x)])),
     aiTable('ai-by-detection', 'Reported vs heuristic', [col('detection', 'Detection', 'text', true)], ai?.byDetection.map((x) => [x.detection, ...aiCells(x)])),
-    aiTable('ai-by-day', 'AI completions by day', [col('day', 'Day', 'text', true)], ai?.byDay.map((x) => [x.day, ...aiCells(x)])),
+    aiTable('ai-by-day', 'AI completions by day', [col('day', 'Day', 'day', true)], ai?.byDay.map((x) => [x.day, ...aiCells(x)])),
     aiTable('ai-groups', 'AI completions by day, model, detection and language', g, ai?.groups.map((x) => [x.day, x.provider, x.model, locality(x.isLocal), x.detection, x.language, ...aiCells(x)])),
-    edTable('editor-by-day', 'Editor activity by day', col('day', 'Day', 'text', true), ed?.byDay.map((x) => [x.day, ...editCells(x)])),
+    edTable('editor-by-day', 'Editor activity by day', col('day', 'Day', 'day', true), ed?.byDay.map((x) => [x.day, ...editCells(x)])),
     edTable('editor-by-language', 'Editor activity by language', col('language', 'Language', 'text', true), ed?.byLanguage.map((x) => [x.language, ...editCells(x)])),
     { id: 'events-by-type', title: 'Events by type', columns: [col('type', 'Type', 'text', true), col('events', 'Events', 'int', true)], rows: r.byType.map((x) => [x.type, x.events]) },
     { id: 'events-by-source', title: 'Events by source', columns: [col('source', 'Source', 'text', true), col('events', 'Events', 'int', true)], rows: r.bySource.map((x) => [x.source, x.events]) },
@@ -110,9 +113,12 @@ export function toCsv(t: Table): string {
   return lines.join('\r\n') + '\r\n';
 }
 
-/** A cell as people read it: 12,345 · 41.7% · 182 ms · 2 h 05 min. */
+const DAY_LABEL = new Intl.DateTimeFormat('en-US', { timeZone: 'UTC', weekday: 'short', month: 'short', day: 'numeric', year: 'numeric' });
+
+/** A cell as people read it: 12,345 · 41.7% · 182 ms · 2 h 05 min · Sat, Nov 28, 2026. */
 export function display(v: Cell, kind: ColumnKind): string {
-  if (v === null) return kind === 'text' ? '' : '–';
+  if (v === null) return textual(kind) ? '' : '–';
+  if (kind === 'day' && typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v)) return DAY_LABEL.format(Date.parse(v + 'T00:00:00Z'));
   if (typeof v !== 'number') return String(v);
   if (kind === 'rate') return (v * 100).toFixed(1) + '%';
   if (kind === 'ms') return (v >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(1)) + ' ms';
