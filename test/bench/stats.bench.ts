@@ -4,7 +4,9 @@
  * baselines measured in the same run: a full re-read of every file (what every open cost before the
  * cache: `stats --no-cache`) and a bare readline + JSON.parse loop over the same files.
  * Two shapes: short editor events, and AI-heavy events with every GenAI field.
- *   node out/test/bench/stats.bench.js [totalMB=671] [--shape editor|ai]   (default: both shapes)
+ *   node out/test/bench/stats.bench.js [totalMB=671] [--shape editor|ai] [--extra-baseline SCRIPT]
+ * (default: both shapes). SCRIPT (e.g. an older build's stats) is run as `node SCRIPT <events file>`
+ * and must print {"openMs","cpuMs"} as its last line.
  * Each measurement runs in its own process (cold file cache is not attempted: the OS keeps the
  * files in memory, as it would for a user who opens the page twice). "open" is what a new window
  * waits for — refresh (cache + new bytes), the 7-day report and its HTML; cpuMs is that part's CPU
@@ -121,7 +123,7 @@ function node(args: string[]): Record<string, unknown> {
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, unknown>;
 }
 
-function benchShape(shape: Shape, totalMB: number): Record<string, unknown> {
+function benchShape(shape: Shape, totalMB: number, extra: string | undefined): Record<string, unknown> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `lts-sbench-${shape}-`));
   try {
     const { file, lines } = generate(dir, shape, totalMB * 1e6);
@@ -129,6 +131,7 @@ function benchShape(shape: Shape, totalMB: number): Record<string, unknown> {
     const bytes = set.reduce((a, f) => a + fs.statSync(f).size, 0);
     const bare = node(['-e', BASELINE, JSON.stringify(set)]);
     const full = node(['-e', OPEN, file, 'nocache']);
+    const older = extra ? node([extra, file]) : undefined;
     const cold = node(['-e', OPEN, file]);
     const cacheKB = Math.round(fs.statSync(`${file}.stats-cache`).size / 1024);
     const warm = node(['-e', OPEN, file]);
@@ -146,6 +149,7 @@ function benchShape(shape: Shape, totalMB: number): Record<string, unknown> {
       avgLineBytes: Math.round(bytes / lines),
       baselineFullReread: rate(full),
       baselineReadlineJsonParse: rate(bare),
+      ...(older ? { extraBaseline: rate(older) } : {}),
       cold: rate(cold),
       cacheKB,
       warm,
@@ -173,7 +177,9 @@ function main(): void {
   const totalMB = Number(process.argv.find((a) => /^\d+$/.test(a)) ?? 671);
   const i = process.argv.indexOf('--shape');
   const shapes: Shape[] = i > 0 ? [process.argv[i + 1] as Shape] : ['editor', 'ai'];
-  const out = { machine: { cpus: os.cpus().length, node: process.versions.node, loadavg: os.loadavg().map((x) => +x.toFixed(1)) }, results: shapes.map((s) => benchShape(s, totalMB)) };
+  const e = process.argv.indexOf('--extra-baseline');
+  const extra = e > 0 ? path.resolve(process.argv[e + 1]!) : undefined;
+  const out = { machine: { cpus: os.cpus().length, node: process.versions.node, loadavg: os.loadavg().map((x) => +x.toFixed(1)) }, results: shapes.map((s) => benchShape(s, totalMB, extra)) };
   console.log(JSON.stringify(out, null, 2));
 }
 
