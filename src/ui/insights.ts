@@ -10,7 +10,8 @@ const TODAY_EVERY_MS = 5 * 60_000;
  * The window's statistics: one StatsStore for the events file, kept in memory so each refresh only
  * reads bytes appended since the last one (the cache beside the file makes the first one warm too).
  * Refreshes run one at a time. Today's AI figures for the status bar are refreshed every 5 minutes,
- * starting 20 s after activation, reading only files changed today that the cache does not cover.
+ * starting 20 s after activation, reading only files changed today that the cache does not cover
+ * (and writing what it read to the cache, so the next window starts warm).
  */
 export class Insights implements vscode.Disposable {
   private store: StatsStore | undefined;
@@ -61,6 +62,7 @@ export class Insights implements vscode.Disposable {
     try {
       const clock = this.storeFor(this.rt.file).clock;
       await this.refresh({ since: clock.startOfDay(clock.dayKey(Date.now())) });
+      this.persist();
     } catch (err) {
       const code = (err as { code?: string }).code ?? 'ERR';
       if (this.todayError !== code) this.rt.log.warn(`statistics for the status bar: ${(err as Error).message} [${code}]`);

@@ -172,3 +172,29 @@ test('cache: not written into a folder owned by someone else, nor read when owne
   assert.equal(w.build!.cacheWriteError?.code, 'ERR_CACHE_UNSAFE');
   assert.equal(w.events, r.events + 1, 'the figures are still right');
 });
+
+test("cache: a window that read only today's files keeps the entries another wrote for the older ones", async () => {
+  const { file } = tmpEvents(events(NOW - 72 * H, 60));
+  const old = rotate(file, '20260307T000000000Z');
+  fs.utimesSync(old, new Date(NOW - 72 * H), new Date(NOW - 72 * H));
+  fs.writeFileSync(file, events(NOW - 2 * H, 20));
+  const { StatsStore } = await import('../../src/core/insights/store');
+  const a = new StatsStore(file, { timeZone: 'UTC', now: () => NOW });
+  const ia = await a.refresh({ since: NOW - 12 * H }); // the status bar: today's files only
+  assert.deepEqual([ia.skipped, ia.files.length], [1, 1]);
+  const b = new StatsStore(file, { timeZone: 'UTC', now: () => NOW });
+  await b.refresh();
+  assert.equal(b.persist().written, true);
+  fs.appendFileSync(file, events(NOW - H, 5));
+  await a.refresh({ since: NOW - 12 * H });
+  assert.equal(a.persist().written, true);
+  const entries = () => (JSON.parse(fs.readFileSync(cachePathFor(file), 'utf8').split('\n')[1]!) as unknown[][]).map((e) => e[0]).sort();
+  assert.deepEqual(entries(), [old, file].sort(), "b's entry for the rotated file survived a's write");
+  const c = await run(file);
+  assert.deepEqual([c.build!.readBytes, c.build!.reused], [0, 2], 'a new window starts warm');
+  fs.unlinkSync(old);
+  fs.appendFileSync(file, events(NOW - H, 1));
+  await a.refresh({ since: NOW - 12 * H });
+  a.persist();
+  assert.deepEqual(entries(), [file], 'an entry whose file is gone is not carried over');
+});

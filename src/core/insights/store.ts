@@ -142,6 +142,24 @@ export class StatsStore {
     return aiToday(this.current.map((e) => e.agg), this.clock, now);
   }
 
+  /**
+   * Our entries plus those another window or process wrote for files we have not read (e.g. the
+   * status bar only reads today's files): kept while the file at their path is still that file.
+   */
+  private withOthers(): Map<string, FileEntry> {
+    const all = new Map(this.entries);
+    for (const [k, e] of loadCache(this.cacheFile!, this.clock).entries ?? []) {
+      if (all.has(k)) continue;
+      try {
+        const st = fs.statSync(e.path, { bigint: true });
+        if (String(st.dev) === e.dev && String(st.ino) === e.ino) all.set(k, e);
+      } catch {
+        /* gone: dropped */
+      }
+    }
+    return all;
+  }
+
   private loadOnce(): void {
     if (this.cacheState !== undefined) {
       this.cacheState = 'memory';
@@ -214,7 +232,7 @@ export class StatsStore {
   persist(): Pick<BuildInfo, 'written' | 'cacheWriteError'> {
     if (!this.dirty || !this.cacheFile) return { written: false };
     try {
-      saveCache(this.cacheFile, this.entries.values(), this.clock);
+      saveCache(this.cacheFile, this.withOthers().values(), this.clock);
       this.dirty = false;
       return { written: true };
     } catch (err) {
