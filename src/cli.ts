@@ -4,6 +4,7 @@
  */
 import { defaultEventsFile } from './core/sink/paths';
 import { runIntegrityCommand } from './cli/integrity';
+import { runStats } from './cli/stats';
 import { record } from './cli/record';
 import { UsageError } from './cli/args';
 import { VERSION } from './cli/version';
@@ -15,7 +16,7 @@ Usage:
                         [--lock-timeout MS] [--rotate-bytes N] [--wait MS] [--no-session]
   telemetry-sink verify [--file F] [--all] [--json] [--max-problems N] [--jobs N]
   telemetry-sink repair [--file F] [--json] [--lock-timeout MS]
-  telemetry-sink stats  [--file F] [--all] [--json]
+  telemetry-sink stats  [--file F] [--range 24h|7d|30d|all] [--json | --csv [--table ID]] [--no-cache]
   telemetry-sink <command> --help
 
 The default file is $TELEMETRY_SINK_FILE, else the platform data folder + telemetry-sink/events.jsonl
@@ -38,8 +39,9 @@ export async function main(argv: string[]): Promise<number> {
         return await record(rest);
       case 'verify':
       case 'repair':
-      case 'stats':
         return await runIntegrityCommand(cmd, rest);
+      case 'stats':
+        return await runStats(rest);
       default:
         throw new UsageError(`unknown command "${cmd}" (try --help)`);
     }

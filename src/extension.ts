@@ -23,7 +23,8 @@ import { copyEventsFilePath } from './commands/copyPath';
 import { rotateNow } from './commands/rotate';
 import { setPaused } from './commands/pause';
 import { recordCommand } from './commands/record';
-import { showStatistics } from './commands/showStatistics';
+import { showStatistics, statsCsv } from './commands/showStatistics';
+import { Insights, setInsights } from './ui/insights';
 
 const FACTORIES: Record<Category, Array<(ctx: ReturnType<Runtime['captureContext']>) => Collector>> = {
   documents: [(c) => new DocumentCollector(c)],
@@ -74,8 +75,10 @@ export function activate(context: vscode.ExtensionContext): LocalTelemetrySinkAp
 
   const reports = new ReportProvider();
   const status = new StatusBar(rt);
-  context.subscriptions.push(reports, status);
-  const deps: CommandDeps = { rt, reports, status, flushCollectors };
+  const insights = new Insights(rt);
+  setInsights(insights);
+  context.subscriptions.push(reports, status, insights, { dispose: () => setInsights(undefined) });
+  const deps: CommandDeps = { rt, reports, status, insights, flushCollectors };
 
   const http = new HttpIngest(context.secrets, rt, () => status.update());
   status.extraProblems = () => [http.warning];
@@ -93,7 +96,8 @@ export function activate(context: vscode.ExtensionContext): LocalTelemetrySinkAp
   reg('telemetrySink.repair', () => repairCommand(deps, confirmRepair));
   reg('telemetrySink.openEventsFile', () => openEventsFile(deps));
   reg('telemetrySink.revealEventsFolder', () => revealEventsFolder(deps));
-  reg('telemetrySink.showStatistics', () => showStatistics(deps));
+  reg('telemetrySink.showStatistics', (range) => showStatistics(deps, range));
+  reg('telemetrySink.statsCsv', (action, table, range) => statsCsv(deps, action, table, range));
   reg('telemetrySink.rotateNow', () => rotateNow(deps));
   reg('telemetrySink.pause', () => setPaused(deps, true));
   reg('telemetrySink.resume', () => setPaused(deps, false));

@@ -3,8 +3,7 @@ import { listRotated } from '../core/sink/rotation';
 import { IntegrityError } from '../core/integrity/reader';
 import { verify } from '../core/integrity/verify';
 import { repair } from '../core/integrity/repair';
-import { stats } from '../core/integrity/stats';
-import { formatRepair, formatStats, formatVerify } from '../core/integrity/format';
+import { formatRepair, formatVerify } from '../core/integrity/format';
 import { intFlag, parseFlags } from './args';
 import { printError, printText } from './output';
 
@@ -29,14 +28,9 @@ Exit status: 0 clean, 1 problems found, 2 could not run.`,
 Valid lines stay in place; damaged ones go to <name>.quarantine-<UTC stamp>.jsonl with their line
 number, byte offset, reason and raw bytes. A clean file is not touched.
 Exit status: 0 repaired or clean, 1 failed, 2 could not run.`,
-  stats: `telemetry-sink stats — counts by type, source, session and day; AI acceptance; lock waits
-
-  --file F    events file (default ${defaultEventsFile()})
-  --all       include rotated files
-  --json      machine-readable report`,
 };
 
-function progress(label: string): ((done: number, total: number) => void) | undefined {
+export function progress(label: string): ((done: number, total: number) => void) | undefined {
   if (!process.stderr.isTTY) return undefined;
   let last = 0;
   return (done, total) => {
@@ -47,7 +41,7 @@ function progress(label: string): ((done: number, total: number) => void) | unde
   };
 }
 
-export async function runIntegrityCommand(cmd: 'verify' | 'repair' | 'stats', argv: string[]): Promise<number> {
+export async function runIntegrityCommand(cmd: 'verify' | 'repair', argv: string[]): Promise<number> {
   const f = parseFlags(argv, ['file', 'max-problems', 'max-line', 'lock-timeout', 'jobs'], ['all', 'json', 'help']);
   if (f.help) {
     process.stdout.write(HELP[cmd] + '\n');
@@ -64,19 +58,11 @@ export async function runIntegrityCommand(cmd: 'verify' | 'repair' | 'stats', ar
       else printText(formatVerify(r));
       return r.clean ? 0 : 1;
     }
-    if (cmd === 'repair') {
-      const targets = f.all ? [...listRotated(file).map((x) => x.path), file] : [file];
-      const results = [];
-      for (const t of targets) results.push(await repair({ file: t, lockTimeoutMs: intFlag('lock-timeout', f['lock-timeout'], 5000) }));
-      if (json) process.stdout.write(JSON.stringify(results.length === 1 ? results[0] : results, null, 2) + '\n');
-      else printText(results.map(formatRepair).join(''));
-      return 0;
-    }
-    const p = progress('reading');
-    const s = await stats({ file, all: !!f.all, onProgress: p });
-    if (p) process.stderr.write('\r\x1b[K');
-    if (json) process.stdout.write(JSON.stringify(s, null, 2) + '\n');
-    else printText(formatStats(s));
+    const targets = f.all ? [...listRotated(file).map((x) => x.path), file] : [file];
+    const results = [];
+    for (const t of targets) results.push(await repair({ file: t, lockTimeoutMs: intFlag('lock-timeout', f['lock-timeout'], 5000) }));
+    if (json) process.stdout.write(JSON.stringify(results.length === 1 ? results[0] : results, null, 2) + '\n');
+    else printText(results.map(formatRepair).join(''));
     return 0;
   } catch (err) {
     if (err instanceof IntegrityError) {

@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import type { Runtime } from '../runtime';
+import { todayTooltipLine } from './insights';
 
 /** capturing / paused / problem, events this session; tooltip with file, backend, lock-wait p99. */
 export class StatusBar implements vscode.Disposable {
@@ -57,6 +58,8 @@ export class StatusBar implements vscode.Disposable {
       md.appendMarkdown(`- events this session: ${n}; written ${st.written.toLocaleString('en-US')}; queued ${st.queued.events}\n`);
       md.appendMarkdown(`- lock wait p99: ${st.lockWait.p99Ms} ms (max ${st.lockWait.maxMs} ms)\n`);
     }
+    const today = todayTooltipLine();
+    if (today) md.appendMarkdown(today + '\n');
     for (const p of problems) md.appendMarkdown(`- ⚠ ${p}\n`);
     md.appendMarkdown(`\nClick for statistics.`);
     this.item.tooltip = md;

@@ -177,6 +177,22 @@ async function main() {
     await w1.screenshot({ path: join(shots, 'w1-statistics.png') });
   });
 
+  await step('the statistics page switches range by mouse and by keyboard (command links), one screenshot per range', async () => {
+    const page = w1.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+    const current = () => page.locator('a[aria-current="page"]').innerText({ timeout: 20_000 });
+    for (const [label, how] of [['Last 24 hours', 'click'], ['Last 30 days', 'keyboard'], ['All time', 'click'], ['Last 7 days', 'keyboard']]) {
+      const link = page.getByRole('link', { name: label, exact: true });
+      if (how === 'click') await link.click();
+      else {
+        await link.focus();
+        await w1.keyboard.press('Enter');
+      }
+      await waitFor(`range "${label}" shown`, async () => (await current().catch(() => '')) === label, 20_000);
+      await page.getByText('AI completions by model').first().waitFor({ timeout: 20_000 });
+      await w1.screenshot({ path: join(shots, `w1-statistics-${label.toLowerCase().replace(/\s+/g, '-')}.png`) });
+    }
+  });
+
   await step('closing one window writes its session.end; the other keeps capturing', async () => {
     const before = readLines(eventsFile);
     const ends = () => readLines(eventsFile).filter((l) => l.type === 'session.end').length;

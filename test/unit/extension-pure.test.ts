@@ -11,7 +11,6 @@ import { toAiRecord } from '../../src/core/ingest/aiEvent';
 import { fromSeedPayload, normalizeInput, parseInputLine } from '../../src/core/ingest/input';
 import { IngestServer } from '../../src/core/ingest/http';
 import { freePort } from '../helpers/ports';
-import { renderStatsHtml } from '../../src/core/report/statsHtml';
 
 test('settings: defaults, valid values, and one warning per bad value with a safe fallback', () => {
   const empty = parseSettings(() => undefined);
@@ -121,18 +120,4 @@ test('HTTP ingest: a second server on the port stands by and takes over when the
   assert.equal(await post('{"type":"two.event"}'), 202);
   await b.stop();
   assert.deepEqual(got, ['one.event', 'two.event']);
-});
-
-test('stats page: strict CSP, no script, escaped content', () => {
-  const html = renderStatsHtml(
-    { version: 1, files: ['/f<x>.jsonl'], events: 1, unreadableLines: 0, timeSpan: {}, byType: { 'a.b': 1 }, bySource: {}, byDay: {}, sessions: { count: 1, top: [] }, ai: null, sink: { sessionsWithStats: 0, lockWaitP99Ms: null, lockWaitMaxMs: 0, lockWaitP99Buckets: {}, lockTimeouts: 0, dropped: 0, tornTailsFenced: 0, backends: {} }, perMinute: { categories: ['a'], counts: { a: [1, 2] }, start: '2026-11-28T00:00:00.000Z' } },
-    undefined,
-    'NONCE',
-    'vscode-resource:',
-  );
-  assert.match(html, /default-src 'none'/);
-  assert.match(html, /style-src 'nonce-NONCE'/);
-  assert.doesNotMatch(html, /<script/i);
-  assert.doesNotMatch(html, /style="/, 'no style attributes: the CSP would block them');
-  assert.match(html, /\/f&#60;x&#62;\.jsonl/);
 });

@@ -6,7 +6,6 @@ import * as path from 'node:path';
 import { buildLine } from '../../src/core/sink/envelope';
 import { verify, VerifyReport } from '../../src/core/integrity/verify';
 import { repair, rebuild } from '../../src/core/integrity/repair';
-import { stats } from '../../src/core/integrity/stats';
 import { FingerprintSet } from '../../src/core/integrity/idset';
 
 const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'lts-int-'));
@@ -192,21 +191,6 @@ test('verify: a missing file is a clear ERR_NOT_FOUND', async () => {
   await assert.rejects(verify({ file: path.join(tmp(), 'nope.jsonl') }), (e: Error & { code?: string }) => e.code === 'ERR_NOT_FOUND');
 });
 
-test('stats: counts by type/source/day and AI acceptance', async () => {
-  const file = path.join(tmp(), 'events.jsonl');
-  const ai = (seq: number, kind: string): string => line(seq, { type: `ai.completion.${kind}`, data: { kind, 'gen_ai.request.model': 'm1', detection: 'reported' } });
-  fs.writeFileSync(file, line(0, { type: 'session.start', data: { lock_backend: 'flock' } }) + ai(1, 'shown') + ai(2, 'shown') + ai(3, 'shown') + ai(4, 'shown') + ai(5, 'accepted') + ai(6, 'rejected') + 'junk\n');
-  const s = await stats({ file });
-  assert.equal(s.events, 7);
-  assert.equal(s.unreadableLines, 1);
-  assert.equal(s.byType['ai.completion.shown'], 4);
-  assert.equal(s.ai!.acceptanceRate, 0.25);
-  assert.deepEqual(s.ai!.reported, { shown: 4, accepted: 1, rejected: 1 });
-  assert.deepEqual(s.ai!.byModel.m1, { shown: 4, accepted: 1, rejected: 1 });
-  assert.equal(s.byDay['2026-11-28'], 7);
-  assert.ok(s.perMinute.categories.includes('ai'));
-});
-
 test('fingerprint set: duplicates found across spilled runs, nothing else', () => {
   const set = new FingerprintSet();
   const dups = [17, 2 ** 40 + 5, 123_456_789];
@@ -222,16 +206,4 @@ test('fingerprint set: duplicates found across spilled runs, nothing else', () =
     if (i === 6) set.add(dups[2]!);
   }
   assert.deepEqual([...set.duplicates()].sort((a, b) => a - b), [...dups].sort((a, b) => a - b));
-});
-
-test('stats: acceptance rate uses reported events only, and never exceeds 100%', async () => {
-  const file = path.join(tmp(), 'events.jsonl');
-  const ai = (seq: number, kind: string, detection: string): string => line(seq, { type: `ai.completion.${kind}`, data: { kind, detection } });
-  fs.writeFileSync(file, ai(0, 'shown', 'reported') + ai(1, 'accepted', 'reported') + ai(2, 'accepted', 'heuristic') + ai(3, 'accepted', 'heuristic') + ai(4, 'shown', 'reported'));
-  const s = await stats({ file });
-  assert.equal(s.ai!.accepted, 3, 'counts include heuristic accepts');
-  assert.equal(s.ai!.acceptanceRate, 0.5, 'rate: 1 reported accept of 2 reported shows');
-  fs.writeFileSync(file, ai(0, 'shown', 'reported') + ai(1, 'accepted', 'reported') + ai(2, 'accepted', 'reported') + ai(3, 'rejected', 'reported'));
-  const t = await stats({ file });
-  assert.equal(t.ai!.acceptanceRate, 0.667, 'more accepts than shows: accepted / (accepted + rejected)');
 });

@@ -1,7 +1,6 @@
 import * as path from 'node:path';
 import type { VerifyReport } from './verify';
 import type { RepairResult } from './repair';
-import type { StatsReport } from './stats';
 
 const n = (x: number): string => x.toLocaleString('en-US');
 const mb = (b: number): string => (b / 1e6).toFixed(b < 1e7 ? 2 : 1) + ' MB';
@@ -57,38 +56,4 @@ export function formatRepair(r: RepairResult): string {
     `  to ${r.quarantine}\n` +
     `  Kept + moved = the original, byte for byte; each quarantined line keeps its line number, offset and raw bytes.\n`
   );
-}
-
-export function formatStats(s: StatsReport): string {
-  const out: string[] = [];
-  out.push(`${n(s.events)} events in ${s.files.length} file(s)${s.timeSpan.first ? `, ${s.timeSpan.first} → ${s.timeSpan.last}` : ''}`);
-  if (s.unreadableLines) out.push(`  ${n(s.unreadableLines)} unreadable line(s) skipped (run verify for details)`);
-  out.push(`  sessions ${n(s.sessions.count)}`);
-  const section = (title: string, o: Record<string, number>, limit = 25): void => {
-    const rows = Object.entries(o).sort((a, b) => b[1] - a[1]);
-    if (!rows.length) return;
-    out.push('', title);
-    for (const [k, v] of rows.slice(0, limit)) out.push(`  ${n(v).padStart(10)}  ${k}`);
-    if (rows.length > limit) out.push(`  … and ${rows.length - limit} more`);
-  };
-  section('By type:', s.byType);
-  section('By source:', s.bySource);
-  const days = Object.entries(s.byDay).sort((a, b) => (a[0] < b[0] ? -1 : 1));
-  if (days.length) {
-    out.push('', 'By day:');
-    for (const [d, v] of days.slice(-31)) out.push(`  ${d}  ${n(v)}`);
-  }
-  if (s.ai) {
-    const a = s.ai;
-    out.push('', 'AI completions:');
-    out.push(`  shown ${n(a.shown)} · accepted ${n(a.accepted)} · partially accepted ${n(a.partially_accepted)} · rejected ${n(a.rejected)} · errors ${n(a.error)}`);
-    out.push(`  acceptance rate ${a.acceptanceRate === null ? 'n/a' : (a.acceptanceRate * 100).toFixed(1) + '%'} · detection ${Object.entries(a.byDetection).map(([k, v]) => `${k} ${v}`).join(', ')}`);
-  }
-  if (s.sink.sessionsWithStats) {
-    const k = s.sink;
-    out.push('', `Sink (from ${n(k.sessionsWithStats)} session.end records):`);
-    out.push(`  lock wait p99 median ${k.lockWaitP99Ms!.median} ms, worst ${k.lockWaitP99Ms!.max} ms; longest single wait ${k.lockWaitMaxMs} ms`);
-    out.push(`  lock timeouts ${n(k.lockTimeouts)} · dropped ${n(k.dropped)} · torn tails fenced ${n(k.tornTailsFenced)} · backends ${Object.entries(k.backends).map(([b, v]) => `${b} ×${v}`).join(', ')}`);
-  }
-  return out.join('\n') + '\n';
 }

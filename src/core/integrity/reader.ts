@@ -25,6 +25,8 @@ export interface ScanOptions {
   afterChunk?: () => Promise<void> | void;
   /** Read this already-open fd (left open) instead of opening `file`: the inode that was sized. */
   fd?: number;
+  /** Byte offset to start at (a line start); offsets handed over stay absolute. Default 0. */
+  start?: number;
 }
 
 export class IntegrityError extends Error {
@@ -62,8 +64,8 @@ export async function scanLines(file: string, end: number, onLine: (l: RawLine) 
   let partsLen = 0;
   let lineLen = 0; // full length of the current (carried) line, even past the cap
   let lineNo = 0;
-  let lineStart = 0;
-  let pos = 0;
+  let lineStart = opts.start ?? 0;
+  let pos = lineStart;
   try {
     while (pos < end) {
       if (opts.signal?.aborted) throw new IntegrityError('ERR_CANCELLED', 'cancelled');

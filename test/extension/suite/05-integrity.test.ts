@@ -47,7 +47,7 @@ describe('verify and repair commands on a damaged file', () => {
   it('Show Statistics renders a webview page from the file', async () => {
     const html = (await vscode.commands.executeCommand('telemetrySink.showStatistics')) as string;
     assert.match(html, /Content-Security-Policy/);
-    assert.match(html, /Events per minute by category/);
+    assert.match(html, /Events over time/);
     assert.doesNotMatch(html, /<script/i);
   });
 

@@ -1,0 +1,254 @@
+/**
+ * Keeps the aggregates of the events file set up to date, reading each byte once.
+ *
+ * Rotated files never change, so a file's aggregate is kept (in memory and in the cache) keyed by
+ * its identity (device + inode: a rotation renames, it does not copy) with how far it was read and a
+ * fingerprint of the bytes before that point. On each refresh, a file whose identity, fingerprint and
+ * size still fit is only read from where it was left; anything else (repaired, truncated, replaced,
+ * rewritten in place) is read again from the start. The live file is just the newest such file.
+ */
+import * as fs from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSnapshots, openSet, scanLines, type Snapshot } from '../integrity/reader';
+import { LocalClock } from './clock';
+import { cachePathFor, entryKey, loadCache, saveCache, StatsCacheError, type FileEntry } from './cache';
+import { FileAgg } from './fileAgg';
+import { parseJsonLine, type LineParser } from './event';
+import { aiToday, buildReport } from './query';
+import type { AiFigures, RangeName, StatsReport } from './report';
+
+export interface StoreOptions {
+  /** IANA zone for day buckets (default: the process's). */
+  timeZone?: string;
+  /** Cache file; null = no cache on disk. Default `<file>.stats-cache`. */
+  cacheFile?: string | null;
+  parser?: LineParser;
+  /** The clock hours are folded into days by (tests); default Date.now. */
+  now?: () => number;
+}
+
+export interface RefreshOptions {
+  signal?: AbortSignal;
+  /** Bytes read so far of the bytes this refresh has to read. */
+  onProgress?: (done: number, total: number) => void;
+  /** Files with nothing cached last modified before this instant are left out (today's figures). */
+  since?: number;
+}
+
+export interface BuildInfo {
+  files: string[];
+  /** Files taken whole from the cache or memory, read only past where they were left, read from 0. */
+  reused: number;
+  extended: number;
+  rebuilt: number;
+  skipped: number;
+  readBytes: number;
+  totalBytes: number;
+  elapsedMs: number;
+  /** "off", "memory", "loaded", or why the cache on disk was not used (e.g. "missing"). */
+  cache: string;
+  /** Filled by `persist`: whether the cache was written, or why it could not be (the figures are still right). */
+  written?: boolean;
+  cacheWriteError?: { code: string; message: string; sysCode?: string };
+}
+
+const PRINT_BYTES = 4096;
+/** Hours older than this are folded into days (the 24 h range never needs them). */
+const KEEP_HOURS_MS = 2 * 86_400_000;
+
+interface Plan {
+  snap: Snapshot;
+  entry: FileEntry;
+  /** A new entry, read from 0. */
+  fresh: boolean;
+  live: boolean;
+}
+
+export class StatsStore {
+  readonly clock: LocalClock;
+  private readonly cacheFile: string | null;
+  private readonly parse: LineParser;
+  private entries = new Map<string, FileEntry>();
+  private cacheState: string | undefined;
+  private dirty = false;
+  private readonly now: () => number;
+  /** The set's files in write order, as of the last refresh. */
+  current: FileEntry[] = [];
+
+  constructor(readonly file: string, opts: StoreOptions = {}) {
+    this.clock = new LocalClock(opts.timeZone);
+    this.cacheFile = opts.cacheFile === undefined ? cachePathFor(file) : opts.cacheFile;
+    this.parse = opts.parser ?? parseJsonLine;
+    this.now = opts.now ?? Date.now;
+  }
+
+  async refresh(opts: RefreshOptions = {}): Promise<BuildInfo> {
+    const t0 = Date.now();
+    this.loadOnce();
+    const info: BuildInfo = { files: [], reused: 0, extended: 0, rebuilt: 0, skipped: 0, readBytes: 0, totalBytes: 0, elapsedMs: 0, cache: this.cacheState! };
+    const snaps = await openSet(this.file, true);
+    let changed = false;
+    try {
+      const seen = new Set<string>();
+      const plans = snaps.map((s, i) => this.plan(s, i === snaps.length - 1 && s.path === this.file, opts.since, seen));
+      const toRead = plans.reduce((a, p) => a + (p ? p.snap.size - p.entry.offset : 0), 0);
+      const next = new Map<string, FileEntry>();
+      for (const p of plans) {
+        if (!p) {
+          info.skipped++;
+          continue;
+        }
+        const before = p.entry.offset;
+        info.files.push(p.snap.path);
+        info.totalBytes += p.snap.size;
+        if (p.fresh) info.rebuilt++;
+        else if (p.snap.size > before) info.extended++;
+        else info.reused++;
+        if (p.fresh || p.snap.size > before) {
+          const done = info.readBytes;
+          await this.read(p, opts.signal, (d) => opts.onProgress?.(done + d, toRead));
+          info.readBytes += p.snap.size - before;
+          changed = true;
+        }
+        next.set(entryKey(p.entry.dev, p.entry.ino), p.entry);
+      }
+      if (next.size !== this.entries.size) changed = true;
+      this.entries = next;
+      this.current = plans.filter((p) => p !== undefined).map((p) => p.entry);
+      const before = this.now() - KEEP_HOURS_MS;
+      for (const e of this.current) if (e.agg.compact(before)) changed = true;
+    } catch (err) {
+      // An entry may be half-extended: forget memory, the cache on disk is still whole.
+      this.entries = new Map();
+      this.current = [];
+      this.cacheState = undefined;
+      this.dirty = false;
+      throw err;
+    } finally {
+      closeSnapshots(snaps);
+    }
+    if (changed) this.dirty = true;
+    info.elapsedMs = Date.now() - t0;
+    return info;
+  }
+
+  /** The report for one range over the set as of the last refresh. */
+  report(range: RangeName, now = Date.now()): StatsReport {
+    return buildReport(this.current.map((e) => e.agg), this.current.map((e) => e.path), this.clock, range, now);
+  }
+
+  /** Today's AI totals (local day), or null when there were none. */
+  today(now = Date.now()): AiFigures | null {
+    return aiToday(this.current.map((e) => e.agg), this.clock, now);
+  }
+
+  /**
+   * Our entries plus those another window or process wrote for files we have not read (e.g. the
+   * status bar only reads today's files): kept while the file at their path is still that file.
+   */
+  private withOthers(): Map<string, FileEntry> {
+    const all = new Map(this.entries);
+    for (const [k, e] of loadCache(this.cacheFile!, this.clock).entries ?? []) {
+      if (all.has(k)) continue;
+      try {
+        const st = fs.statSync(e.path, { bigint: true });
+        if (String(st.dev) === e.dev && String(st.ino) === e.ino) all.set(k, e);
+      } catch {
+        /* gone: dropped */
+      }
+    }
+    return all;
+  }
+
+  private loadOnce(): void {
+    if (this.cacheState !== undefined) {
+      this.cacheState = 'memory';
+      return;
+    }
+    if (!this.cacheFile) {
+      this.cacheState = 'off';
+      return;
+    }
+    const r = loadCache(this.cacheFile, this.clock);
+    if (r.entries) this.entries = r.entries;
+    this.cacheState = r.entries ? 'loaded' : r.problem;
+  }
+
+  /** What to do with one file: continue its entry, start it afresh, or (undefined) leave it out. */
+  private plan(snap: Snapshot, live: boolean, since: number | undefined, seen: Set<string>): Plan | undefined {
+    const st = fs.fstatSync(snap.fd, { bigint: true });
+    const dev = String(st.dev);
+    const ino = String(st.ino);
+    const mtimeNs = String(st.mtimeNs);
+    // The same inode twice (a hard link under a second rotated name) is read once.
+    if (seen.has(entryKey(dev, ino))) return undefined;
+    seen.add(entryKey(dev, ino));
+    const old = this.entries.get(entryKey(dev, ino));
+    if (old && old.offset <= snap.size && (old.offset < snap.size || old.mtimeNs === mtimeNs) && old.print === fingerprint(snap.fd, old.offset)) {
+      old.path = snap.path;
+      return { snap, entry: old, fresh: false, live };
+    }
+    if (since !== undefined && Number(st.mtimeMs) < since) return undefined;
+    return { snap, entry: { path: snap.path, dev, ino, offset: 0, mtimeNs, print: fingerprint(snap.fd, 0), agg: new FileAgg(this.clock) }, fresh: true, live };
+  }
+
+  /**
+   * Reads [offset, size) of one file into its aggregate. Only complete lines count; the live file's
+   * unterminated last line waits for the next refresh, a rotated file's is unreadable (as verify says).
+   */
+  private async read(p: Plan, signal: AbortSignal | undefined, progress: (done: number) => void): Promise<void> {
+    const { snap, entry } = p;
+    const agg = entry.agg;
+    const start = entry.offset;
+    let end = start;
+    await scanLines(
+      snap.path,
+      snap.size,
+      (l) => {
+        if (!l.terminated) {
+          if (p.live) return;
+          agg.lines++;
+          agg.unreadable++;
+          end = snap.size;
+          return;
+        }
+        end = l.offset + l.length + 1;
+        if (l.truncated) {
+          agg.lines++;
+          agg.unreadable++;
+        } else agg.addLine(l.bytes, this.parse);
+      },
+      { fd: snap.fd, start, bufferCap: 1024 * 1024, signal, onProgress: (pos) => progress(pos - start) },
+    );
+    entry.offset = end;
+    entry.mtimeNs = String(fs.fstatSync(snap.fd, { bigint: true }).mtimeNs);
+    entry.print = fingerprint(snap.fd, end);
+  }
+
+  /**
+   * Writes the cache if a refresh changed anything since the last write. Separate from refresh so a
+   * page can be drawn first; never throws (the figures are right either way).
+   */
+  persist(): Pick<BuildInfo, 'written' | 'cacheWriteError'> {
+    if (!this.dirty || !this.cacheFile) return { written: false };
+    try {
+      saveCache(this.cacheFile, this.withOthers().values(), this.clock);
+      this.dirty = false;
+      return { written: true };
+    } catch (err) {
+      const e = err as StatsCacheError;
+      return { written: false, cacheWriteError: { code: e.code ?? 'ERR_CACHE_WRITE', message: e.message, ...(e.sysCode ? { sysCode: e.sysCode } : {}) } };
+    }
+  }
+}
+
+/** sha256 of the first and the last ≤ 4 KiB before `offset`: a replaced or rewritten file shows. */
+export function fingerprint(fd: number, offset: number): string {
+  const h = createHash('sha256');
+  const n = Math.min(PRINT_BYTES, offset);
+  const buf = Buffer.alloc(n);
+  h.update(buf.subarray(0, fs.readSync(fd, buf, 0, n, 0)));
+  h.update('|');
+  h.update(buf.subarray(0, fs.readSync(fd, buf, 0, n, offset - n)));
+  return h.digest('hex').slice(0, 32);
+}
