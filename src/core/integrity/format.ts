@@ -22,6 +22,7 @@ export function formatVerify(r: VerifyReport): string {
   if (t.withoutCrc) out.push(`  ${n(t.withoutCrc)} line(s) carry no crc (written by other tools): parsed and checked, not checksummed`);
   for (const f of r.files) {
     if (!f.locked) out.push(`  note: ${path.basename(f.path)} was read without the lock (it stayed busy); its last line may be in progress`);
+    if (f.note) out.push(`  note: ${path.basename(f.path)} ${f.note}`);
     if (f.beingWritten) out.push(`  note: ${n(f.beingWritten)} bytes were appended to ${path.basename(f.path)} while verifying (being written, not checked)`);
   }
   if (r.problemsTotal) {
@@ -64,6 +65,7 @@ export function formatStats(s: StatsReport): string {
   out.push(`${n(s.events)} events in ${s.files.length} file(s)${s.timeSpan.first ? `, ${s.timeSpan.first} → ${s.timeSpan.last}` : ''}`);
   if (s.unreadableLines) out.push(`  ${n(s.unreadableLines)} unreadable line(s) skipped (run verify for details)`);
   out.push(`  sessions ${n(s.sessions.count)}`);
+  for (const note of s.notes ?? []) out.push(`  note: ${note}`);
   const section = (title: string, o: Record<string, number>, limit = 25): void => {
     const rows = Object.entries(o).sort((a, b) => b[1] - a[1]);
     if (!rows.length) return;

@@ -1,5 +1,7 @@
 import type { EnvelopeV1 } from '../sink/envelope';
-import { closeSnapshots, openSet, scanLines } from './reader';
+import { scanLines } from './reader';
+import { openSet } from './fileset';
+import { MAX_LINE_BYTES } from '../sink/envelope';
 
 export interface StatsOptions {
   file: string;
@@ -50,6 +52,8 @@ export interface StatsReport {
     backends: Record<string, number>;
   };
   perMinute: { start?: string; categories: string[]; counts: Record<string, number[]> };
+  /** How files were read when not plainly (without the lock file, removed before read, …). */
+  notes?: string[];
 }
 
 const AI_KINDS = ['shown', 'accepted', 'partially_accepted', 'rejected', 'error'] as const;
@@ -86,13 +90,14 @@ export async function stats(opts: StatsOptions): Promise<StatsReport> {
   const ai: AiStats = { shown: 0, accepted: 0, partially_accepted: 0, rejected: 0, error: 0, acceptanceRate: null, reported: { shown: 0, accepted: 0, rejected: 0 }, byDetection: {}, byModel: {} };
   let sawAi = false;
 
-  const snaps = await openSet(opts.file, !!opts.all);
+  const set = await openSet(opts.file, !!opts.all);
   try {
-    r.files = snaps.map((x) => x.path);
-    const total = snaps.reduce((a, x) => a + x.size, 0);
+    r.files = set.files.map((x) => x.path);
+    const total = set.files.reduce((a, x) => a + x.size, 0);
     let before = 0;
-    for (const snap of snaps) {
-      await scanLines(snap.path, snap.size, (l) => {
+    for (let fi = 0; fi < set.files.length; fi++) {
+      // Rotated files are opened one at a time (bounded fds however many there are).
+      await set.withFile(fi, (fd, snap) => scanLines(snap.path, snap.size, (l) => {
         if (!l.terminated || l.truncated) {
           r.unreadableLines++;
           return;
@@ -170,12 +175,14 @@ export async function stats(opts: StatsOptions): Promise<StatsReport> {
             if (typeof st.backend === 'string') inc(r.sink.backends, st.backend);
           }
         }
-      }, { fd: snap.fd, bufferCap: 1024 * 1024, signal: opts.signal, onProgress: opts.onProgress ? (d) => opts.onProgress!(before + d, total) : undefined });
-      before += snap.size;
+      }, { fd, bufferCap: MAX_LINE_BYTES, signal: opts.signal, onProgress: opts.onProgress ? (d) => opts.onProgress!(before + d, total) : undefined }).then(() => undefined));
+      before += set.files[fi]!.size;
     }
   } finally {
-    closeSnapshots(snaps);
+    set.close();
   }
+  const notes = set.files.filter((f) => f.note).map((f) => `${f.path} ${f.note}`);
+  if (notes.length) r.notes = notes;
 
   r.sessions.count = sess.size;
   r.sessions.top = [...sess.entries()].sort((a, b) => b[1].events - a[1].events).slice(0, 20).map(([sid, v]) => ({ sid, ...v }));
