@@ -1,16 +1,19 @@
-import * as readline from 'node:readline';
+import { isUtf8 } from 'node:buffer';
 import { Sink, FsyncPolicy } from '../core/sink/appender';
 import { LockMode } from '../core/sink/locks';
 import { defaultEventsFile } from '../core/sink/paths';
+import { MAX_LINE_BYTES } from '../core/sink/envelope';
 import { parseInputLine } from '../core/ingest/input';
 import { intFlag, oneOf, parseFlags } from './args';
+import { InputLine, LineSplitter } from './lines';
 import { VERSION } from './version';
 
 const RECORD_HELP = `telemetry-sink record — append newline-delimited JSON from stdin
 
 Each input line is {"type": "a.b", "data": {...}} or a seed-style payload
-{"event_type": ..., "extension": ..., "is_local": ..., "success": ...}.
+{"event_type": ..., "extension": ..., "is_local": ..., "success": ...}, UTF-8, at most ${MAX_LINE_BYTES} bytes.
 A bad line is reported on stderr as "line N: <why>" and skipped; good lines are written.
+On SIGTERM, SIGINT or SIGHUP it stops reading, writes what it read, then session.end, and exits.
 
 Options:
   --file F            events file (default ${defaultEventsFile()})
@@ -18,13 +21,20 @@ Options:
   --fsync POLICY      never | batch | always (default never)
   --lock-timeout MS   give up on a busy lock after MS per attempt (default 5000)
   --rotate-bytes N    rotate the live file before it would exceed N bytes (default 0 = off)
+  --max-files N       after a rotation keep at most N rotated files (default 0 = all)
+  --max-age-days N    after a rotation delete rotated files older than N days (default 0 = never)
   --wait MS           at exit, keep retrying a busy lock or a failing disk this long (default 30000)
   --no-session        do not write session.start / session.end events
 
 Exit status: 0 all lines written, 65 some lines rejected, 1 I/O failure, 2 bad usage.`;
 
+/** Pause reading stdin while this much is queued: the CLI never drops, it waits for the writer. */
+const PAUSE_EVENTS = 20_000;
+const PAUSE_BYTES = 8 * 1024 * 1024;
+const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
+
 export async function record(argv: string[]): Promise<number> {
-  const f = parseFlags(argv, ['file', 'lock', 'fsync', 'lock-timeout', 'rotate-bytes', 'wait'], ['no-session', 'help']);
+  const f = parseFlags(argv, ['file', 'lock', 'fsync', 'lock-timeout', 'rotate-bytes', 'max-files', 'max-age-days', 'wait'], ['no-session', 'help']);
   if (f.help) {
     process.stdout.write(RECORD_HELP + '\n');
     return 0;
@@ -32,7 +42,7 @@ export async function record(argv: string[]): Promise<number> {
   const lock = oneOf<LockMode>('lock', f.lock, ['auto', 'flock', 'lockfile'], 'auto');
   const fsync = oneOf<FsyncPolicy>('fsync', f.fsync, ['never', 'batch', 'always'], 'never');
   const lockTimeoutMs = intFlag('lock-timeout', f['lock-timeout'], 5000);
-  const rotateBytes = intFlag('rotate-bytes', f['rotate-bytes'], 0);
+  const rotation = { maxBytes: intFlag('rotate-bytes', f['rotate-bytes'], 0), maxFiles: intFlag('max-files', f['max-files'], 0), maxAgeDays: intFlag('max-age-days', f['max-age-days'], 0) };
   const waitMs = intFlag('wait', f.wait, 30_000);
   let sink: Sink;
   try {
@@ -42,7 +52,7 @@ export async function record(argv: string[]): Promise<number> {
       lock,
       fsync,
       lockTimeoutMs,
-      rotation: { maxBytes: rotateBytes },
+      rotation,
       log: (level, msg) => {
         if (level !== 'info' || process.env.TELEMETRY_SINK_VERBOSE) process.stderr.write(`telemetry-sink: ${msg}\n`);
       },
@@ -53,30 +63,88 @@ export async function record(argv: string[]): Promise<number> {
   }
   const session = !f['no-session'];
   if (session) sink.record('session.start', { app: 'telemetry-sink-cli', version: VERSION, pid: process.pid, node: process.versions.node, platform: process.platform, lock_backend: sink.backend.name, lock_backend_reason: sink.backendReason });
-  let lineNo = 0;
   let rejected = 0;
-  const rl = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
-  for await (const text of rl) {
-    lineNo++;
-    if (text.trim() === '') {
-      rejected++;
-      process.stderr.write(`line ${lineNo}: blank line\n`);
-      continue;
-    }
-    try {
-      const ev = parseInputLine(text);
-      sink.record(ev.type, ev.data);
-    } catch (err) {
-      rejected++;
-      process.stderr.write(`line ${lineNo}: ${(err as Error).message}\n`);
-    }
-    // Backpressure: a CLI never drops; it waits for the writer instead.
-    if (sink.queuedEvents >= 20_000) await sink.flush();
-  }
-  const res = await sink.close({ sessionEnd: session ? { input_lines: lineNo, rejected } : false, timeoutMs: waitMs });
+  const reject = (line: number, why: string): void => {
+    rejected++;
+    process.stderr.write(`line ${line}: ${why}\n`);
+  };
+  const splitter = new LineSplitter(MAX_LINE_BYTES, (l) => recordLine(sink, l, reject));
+  const reading = readInput(sink, splitter);
+  const signal = await reading.done;
+  if (signal && splitter.pendingBytes > 0) reject(splitter.nextLine, `cut short by ${signal} (no newline after ${splitter.pendingBytes} bytes); not recorded`);
+  const inputLines = splitter.nextLine - 1 + (signal && splitter.pendingBytes > 0 ? 1 : 0);
+  const res = await sink.close({ sessionEnd: session ? { input_lines: inputLines, rejected, ...(signal ? { signal } : {}) } : false, timeoutMs: waitMs });
+  reading.dispose();
   if (res.pending > 0 || res.error) {
     process.stderr.write(`telemetry-sink: ${res.error?.message ?? 'not everything was written'} [${res.error?.code ?? 'ERR_UNFLUSHED'}]\n`);
     return 1;
   }
   return rejected > 0 ? 65 : 0;
+}
+
+/** One input line: checked (length, UTF-8, JSON, fields) and recorded, or rejected naming the line. */
+function recordLine(sink: Sink, l: InputLine, reject: (line: number, why: string) => void): void {
+  if (!l.bytes) return reject(l.line, `too long (over ${MAX_LINE_BYTES} bytes)`);
+  if (!isUtf8(l.bytes)) return reject(l.line, 'not valid UTF-8');
+  const text = l.bytes.toString('utf8');
+  if (text.trim() === '') return reject(l.line, 'blank line');
+  try {
+    const ev = parseInputLine(text);
+    sink.record(ev.type, ev.data);
+  } catch (err) {
+    reject(l.line, (err as Error).message);
+  }
+}
+
+/**
+ * Reads stdin to its end, or until SIGTERM / SIGINT / SIGHUP (returned): lines complete by then
+ * are recorded, the rest of the input is left unread. A second signal (until dispose) exits at
+ * once with status 1.
+ * Reading pauses while the queue is large, so nothing is ever dropped.
+ */
+function readInput(sink: Sink, splitter: LineSplitter): { done: Promise<NodeJS.Signals | undefined>; dispose: () => void } {
+  const input = process.stdin;
+  let onSignal: (sig: NodeJS.Signals) => void = () => undefined;
+  const done = new Promise<NodeJS.Signals | undefined>((resolve) => {
+    let stopped: NodeJS.Signals | undefined;
+    let waiting = false;
+    let finished = false;
+    const finish = (): void => {
+      if (finished) return;
+      finished = true;
+      input.removeListener('data', onData);
+      resolve(stopped);
+    };
+    const onData = (chunk: Buffer): void => {
+      splitter.push(chunk);
+      if (waiting || (sink.queuedEvents < PAUSE_EVENTS && sink.stats().queued.bytes < PAUSE_BYTES)) return;
+      waiting = true;
+      input.pause();
+      void sink.flush().then(() => {
+        waiting = false;
+        if (!stopped) input.resume();
+      });
+    };
+    onSignal = (sig: NodeJS.Signals): void => {
+      if (stopped) {
+        process.stderr.write(`telemetry-sink: second signal (${sig}): exiting without waiting; ${sink.queuedEvents} events not written\n`);
+        process.exit(1);
+      }
+      stopped = sig;
+      input.pause();
+      input.destroy();
+      finish();
+    };
+    for (const s of SIGNALS) process.on(s, onSignal);
+    input.on('data', onData);
+    input.once('end', () => {
+      splitter.end();
+      finish();
+    });
+    input.once('error', (err) => {
+      process.stderr.write(`telemetry-sink: reading stdin failed: ${err.message}\n`);
+      finish();
+    });
+  });
+  return { done, dispose: () => SIGNALS.forEach((s) => process.removeListener(s, onSignal)) };
 }
