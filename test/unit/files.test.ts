@@ -11,7 +11,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Sink } from '../../src/core/sink/appender';
 import { LockfileBackend, markerPath } from '../../src/core/sink/locks';
-import { listRotated } from '../../src/core/sink/rotation';
+import { applyRetention, listRotated } from '../../src/core/sink/rotation';
+import { LineSplitter } from '../../src/cli/lines';
 import { verify } from '../../src/core/integrity/verify';
 import { analyze } from '../helpers/analyze';
 
@@ -146,4 +147,28 @@ test('lock files: an empty one (a crash or a full disk between create and write)
   assert.equal(b.tryLock(), true);
   b.unlock();
   assert.deepEqual(fs.readdirSync(dir), []);
+});
+
+test('retention sweeps what a writer killed mid-step left (rotation temp, marker temp, lock set aside), once a minute old', () => {
+  const dir = tmp();
+  const file = path.join(dir, 'e.jsonl');
+  const leftovers = ['.e.jsonl.rotate-0a0b0c0d', '.e.jsonl.lockfile-users.tmp-01020304', 'e.jsonl.lock.stale-123-abcdef012345'].map((n) => path.join(dir, n));
+  for (const p of leftovers) fs.writeFileSync(p, '');
+  const young = path.join(dir, '.e.jsonl.rotate-ffffffff');
+  fs.writeFileSync(young, '');
+  const old = new Date(Date.now() - 120_000);
+  for (const p of leftovers) fs.utimesSync(p, old, old);
+  assert.deepEqual(applyRetention(file, { maxFiles: 0, maxAgeDays: 0 }), []);
+  assert.deepEqual(fs.readdirSync(dir), [path.basename(young)], 'old leftovers gone, a young one (maybe in use) kept');
+});
+
+test('record input: lines split in bounded memory; over-cap lines reported by number, CRLF accepted', () => {
+  const got: Array<[number, string | undefined, number]> = [];
+  const sp = new LineSplitter(8, (l) => got.push([l.line, l.bytes?.toString(), l.length]));
+  sp.push(Buffer.from('abc\r\nabcdefgh'));
+  sp.push(Buffer.from('ij'));
+  assert.equal(sp.pendingBytes, 10);
+  sp.push(Buffer.from('klmnop\n\n12345678\r\nlast'));
+  sp.end();
+  assert.deepEqual(got, [[1, 'abc', 3], [2, undefined, 16], [3, '', 0], [4, '12345678', 8], [5, 'last', 4]]);
 });

@@ -613,7 +613,7 @@ export class Sink {
    * after the release.
    */
   private scheduleRetention(): void {
-    if (this.retentionQueued || (this.rotation.maxFiles <= 0 && this.rotation.maxAgeDays <= 0)) return;
+    if (this.retentionQueued) return;
     this.retentionQueued = true;
     setImmediate(() => {
       this.retentionQueued = false;

@@ -38,15 +38,17 @@ export interface RotatedFile extends RotatedName {
   dev: number;
 }
 
-/** Names of the rotated siblings of `file`, oldest first (by the stamp in the name). One readdir, no stat. */
-export function rotatedNames(file: string): RotatedName[] {
-  const { dir, stem, ext } = splitName(file);
-  let names: string[];
+function readNames(dir: string): string[] {
   try {
-    names = fs.readdirSync(dir);
+    return fs.readdirSync(dir);
   } catch {
     return [];
   }
+}
+
+/** Names of the rotated siblings of `file`, oldest first (by the stamp in the name). One readdir, no stat. */
+export function rotatedNames(file: string, names = readNames(path.dirname(file))): RotatedName[] {
+  const { dir, stem, ext } = splitName(file);
   const out: RotatedName[] = [];
   const prefix = stem + '.';
   for (const name of names) {
@@ -54,7 +56,31 @@ export function rotatedNames(file: string): RotatedName[] {
     const m = STAMP_RE.exec(name.slice(prefix.length, ext ? name.length - ext.length : name.length));
     if (m) out.push({ path: path.join(dir, name), stamp: m[1]! });
   }
-  return out.sort((a, b) => (a.stamp < b.stamp ? -1 : a.stamp > b.stamp ? 1 : a.path < b.path ? -1 : 1));
+  out.sort((a, b) => (a.stamp < b.stamp ? -1 : a.stamp > b.stamp ? 1 : a.path < b.path ? -1 : 1));
+  orderTies(out);
+  return out;
+}
+
+/**
+ * Two rotations in one millisecond (a writer that fills the new file in one batch and rotates again)
+ * get the same stamp: order those by their last write (mtime), then by ctime (set when the file was
+ * rotated). Only such ties are stat'ed.
+ */
+function orderTies(list: RotatedName[]): void {
+  for (let i = 0; i < list.length; ) {
+    let j = i + 1;
+    while (j < list.length && list[j]!.stamp === list[i]!.stamp) j++;
+    if (j - i > 1) {
+      const key = (r: RotatedName): [number, number] => {
+        const st = fs.lstatSync(r.path, { throwIfNoEntry: false });
+        return st ? [st.mtimeMs, st.ctimeMs] : [Infinity, Infinity];
+      };
+      const run = list.slice(i, j).map((r) => ({ r, k: key(r) }));
+      run.sort((a, b) => a.k[0] - b.k[0] || a.k[1] - b.k[1] || (a.r.path < b.r.path ? -1 : 1));
+      run.forEach((x, n) => (list[i + n] = x.r));
+    }
+    i = j;
+  }
 }
 
 /**
@@ -81,12 +107,14 @@ export interface RetentionPolicy {
  * Deletes rotated files beyond the policy; returns the paths removed. Runs after the lock is
  * released (several writers may run it at once: each deletes only files older than the newest
  * `maxFiles` of its own listing, so together they never delete more). One readdir; a stat only for
- * the oldest files, while they are past the age limit. Also removes rotation temp files that a
- * killed writer left (older than a minute).
+ * the oldest files, while they are past the age limit. Also removes the small temp files a writer
+ * killed mid-step left (older than a minute).
  */
 export function applyRetention(file: string, policy: RetentionPolicy, now = Date.now()): string[] {
+  const names = readNames(path.dirname(file));
+  sweepTemps(file, names, now);
   if (policy.maxFiles <= 0 && policy.maxAgeDays <= 0) return [];
-  const rotated = rotatedNames(file);
+  const rotated = rotatedNames(file, names);
   const doomed: string[] = [];
   let i = 0;
   if (policy.maxFiles > 0) for (; i < rotated.length - policy.maxFiles; i++) doomed.push(rotated[i]!.path);
@@ -108,7 +136,6 @@ export function applyRetention(file: string, policy: RetentionPolicy, now = Date
       /* already gone */
     }
   }
-  sweepTemps(file, now);
   return removed;
 }
 
@@ -116,19 +143,15 @@ function tempPrefix(file: string): string {
   return `.${path.basename(file)}.rotate-`;
 }
 
-function sweepTemps(file: string, now: number): void {
-  const dir = path.dirname(file);
-  const prefix = tempPrefix(file);
-  let names: string[];
-  try {
-    names = fs.readdirSync(dir).filter((n) => n.startsWith(prefix));
-  } catch {
-    return;
-  }
+/** Leftovers of a kill -9 mid-step: a rotation's new file, a marker's temp, a broken lock set aside. */
+function sweepTemps(file: string, names: string[], now: number): void {
+  const base = path.basename(file);
+  const prefixes = [tempPrefix(file), `.${base}.lockfile-users.tmp-`, `${base}.lock.stale-`];
   for (const n of names) {
-    const p = path.join(dir, n);
+    if (!prefixes.some((x) => n.startsWith(x))) continue;
+    const p = path.join(path.dirname(file), n);
     const st = fs.lstatSync(p, { throwIfNoEntry: false });
-    if (st?.isFile() && st.size === 0 && now - st.mtimeMs > 60_000) fs.rmSync(p, { force: true });
+    if (st?.isFile() && st.size <= 4096 && now - st.mtimeMs > 60_000) fs.rmSync(p, { force: true });
   }
 }
 
