@@ -607,18 +607,21 @@ export class Sink {
   }
 
   private retentionQueued = false;
+  private swept = false;
   /**
    * Retention lists the folder and deletes files: never under the lock. The sink never yields to the
    * event loop while it holds the lock (batches are written synchronously), so an immediate runs
-   * after the release.
+   * after the release. The first run of a sink also sweeps leftovers of killed writers.
    */
   private scheduleRetention(): void {
     if (this.retentionQueued) return;
     this.retentionQueued = true;
     setImmediate(() => {
       this.retentionQueued = false;
+      const sweep = !this.swept;
+      this.swept = true;
       try {
-        const removed = applyRetention(this.file, this.rotation);
+        const removed = applyRetention(this.file, this.rotation, Date.now(), sweep);
         if (removed.length) this.log('info', `retention removed ${removed.length} rotated file(s)`);
       } catch (err) {
         this.log('warn', `retention failed: ${describe(err)}`);

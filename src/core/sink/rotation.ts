@@ -107,13 +107,15 @@ export interface RetentionPolicy {
  * Deletes rotated files beyond the policy; returns the paths removed. Runs after the lock is
  * released (several writers may run it at once: each deletes only files older than the newest
  * `maxFiles` of its own listing, so together they never delete more). One readdir; a stat only for
- * the oldest files, while they are past the age limit. Also removes the small temp files a writer
- * killed mid-step left (older than a minute).
+ * the oldest files, while they are past the age limit. With `sweep`, also removes the small temp
+ * files a writer killed mid-step left (older than a minute).
  */
-export function applyRetention(file: string, policy: RetentionPolicy, now = Date.now()): string[] {
+export function applyRetention(file: string, policy: RetentionPolicy, now = Date.now(), sweep = true): string[] {
+  const off = policy.maxFiles <= 0 && policy.maxAgeDays <= 0;
+  if (off && !sweep) return [];
   const names = readNames(path.dirname(file));
-  sweepTemps(file, names, now);
-  if (policy.maxFiles <= 0 && policy.maxAgeDays <= 0) return [];
+  if (sweep) sweepTemps(file, names, now);
+  if (off) return [];
   const rotated = rotatedNames(file, names);
   const doomed: string[] = [];
   let i = 0;
