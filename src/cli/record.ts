@@ -69,12 +69,13 @@ export async function record(argv: string[]): Promise<number> {
     process.stderr.write(`line ${line}: ${why}\n`);
   };
   const splitter = new LineSplitter(MAX_LINE_BYTES, (l) => recordLine(sink, l, reject));
-  const reading = readInput(sink, splitter);
-  const signal = await reading.done;
+  const reading = readInput(sink, splitter, waitMs);
+  const { signal, stalled } = await reading.done;
   if (signal && splitter.pendingBytes > 0) reject(splitter.nextLine, `cut short by ${signal} (no newline after ${splitter.pendingBytes} bytes); not recorded`);
   const inputLines = splitter.nextLine - 1 + (signal && splitter.pendingBytes > 0 ? 1 : 0);
   const res = await sink.close({ sessionEnd: session ? { input_lines: inputLines, rejected, ...(signal ? { signal } : {}) } : false, timeoutMs: waitMs });
   reading.dispose();
+  if (stalled) return 1; // said on stderr: the rest of the input was not read
   if (res.pending > 0 || res.error) {
     process.stderr.write(`telemetry-sink: ${res.error?.message ?? 'not everything was written'} [${res.error?.code ?? 'ERR_UNFLUSHED'}]\n`);
     return 1;
@@ -100,29 +101,36 @@ function recordLine(sink: Sink, l: InputLine, reject: (line: number, why: string
  * Reads stdin to its end, or until SIGTERM / SIGINT / SIGHUP (returned): lines complete by then
  * are recorded, the rest of the input is left unread. A second signal (until dispose) exits at
  * once with status 1.
- * Reading pauses while the queue is large, so nothing is ever dropped.
+ * Reading pauses while the queue is large, so nothing is ever dropped; when the writer makes no
+ * progress for `waitMs` (a lock held forever, a failing disk) it stops reading and the exit says so.
  */
-function readInput(sink: Sink, splitter: LineSplitter): { done: Promise<NodeJS.Signals | undefined>; dispose: () => void } {
+function readInput(sink: Sink, splitter: LineSplitter, waitMs: number): { done: Promise<{ signal?: NodeJS.Signals; stalled?: boolean }>; dispose: () => void } {
   const input = process.stdin;
   let onSignal: (sig: NodeJS.Signals) => void = () => undefined;
-  const done = new Promise<NodeJS.Signals | undefined>((resolve) => {
+  const done = new Promise<{ signal?: NodeJS.Signals; stalled?: boolean }>((resolve) => {
     let stopped: NodeJS.Signals | undefined;
+    let stalled = false;
     let waiting = false;
     let finished = false;
     const finish = (): void => {
       if (finished) return;
       finished = true;
       input.removeListener('data', onData);
-      resolve(stopped);
+      resolve({ ...(stopped ? { signal: stopped } : {}), ...(stalled ? { stalled } : {}) });
     };
     const onData = (chunk: Buffer): void => {
       splitter.push(chunk);
       if (waiting || (sink.queuedEvents < PAUSE_EVENTS && sink.stats().queued.bytes < PAUSE_BYTES)) return;
       waiting = true;
       input.pause();
-      void sink.flush().then(() => {
+      void drain(sink, waitMs).then((ok) => {
         waiting = false;
-        if (!stopped) input.resume();
+        if (stopped || finished) return;
+        if (ok) return void input.resume();
+        process.stderr.write(`telemetry-sink: stopped reading: the writer made no progress for ${waitMs} ms; the rest of the input was not read\n`);
+        stalled = true;
+        input.destroy();
+        finish();
       });
     };
     onSignal = (sig: NodeJS.Signals): void => {
@@ -147,4 +155,15 @@ function readInput(sink: Sink, splitter: LineSplitter): { done: Promise<NodeJS.S
     });
   });
   return { done, dispose: () => SIGNALS.forEach((s) => process.removeListener(s, onSignal)) };
+}
+
+/** Flushes until the queue is below the pause marks; false when that takes longer than `waitMs`. */
+async function drain(sink: Sink, waitMs: number): Promise<boolean> {
+  const t0 = Date.now();
+  for (;;) {
+    await sink.flush();
+    if (sink.queuedEvents < PAUSE_EVENTS / 2 && sink.stats().queued.bytes < PAUSE_BYTES / 2) return true;
+    if (Date.now() - t0 >= waitMs) return false;
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

@@ -12,7 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { analyze, seqReport } from '../helpers/analyze';
-import { CLI, Done, run, sleep, tmpDir, writer } from '../helpers/procs';
+import { CLI, Done, FIXTURES, run, sleep, tmpDir, writer } from '../helpers/procs';
 import { listRotated, rotatedName } from '../../src/core/sink/rotation';
 import { buildLine } from '../../src/core/sink/envelope';
 
@@ -95,6 +95,24 @@ test('record on SIGTERM with nothing rejected exits 0 after session.end', { time
   const a = analyze([file]);
   assert.equal(a.valid.filter((v) => v.type === 'files.test').length, 300);
   assert.ok(a.valid.some((v) => v.type === 'session.end'));
+});
+
+test('record never drops: with the lock held for 3 s it stops reading instead of overflowing its 16 MiB queue', { timeout: 60_000 }, async () => {
+  const file = path.join(tmpDir(), 'events.jsonl');
+  fs.writeFileSync(file, '', { mode: 0o600 });
+  const holder = run('python3', [path.join(FIXTURES, 'lock_holder.py'), file]);
+  await new Promise<void>((resolve) => holder.child.stdout!.once('data', () => resolve()));
+  // 15,000 events of 2 KB: 30 MB, more than the sink's 16 MiB queue.
+  const input = Array.from({ length: 15_000 }, (_, i) => JSON.stringify({ type: 'files.test', data: { i, pad: 'p'.repeat(2000) } })).join('\n') + '\n';
+  const r = run(process.execPath, [CLI, 'record', '--file', file, '--lock-timeout', '200', '--wait', '20000'], { input });
+  await sleep(3000);
+  holder.child.stdin!.end();
+  await holder.done;
+  const d = await r.done;
+  assert.equal(d.code, 0, d.stderr.slice(0, 2000));
+  const a = analyze([file]);
+  assert.equal(a.valid.filter((v) => v.type === 'files.test').length, 15_000, 'every line written');
+  assert.equal(a.valid.filter((v) => v.type === 'sink.dropped').length, 0, 'nothing dropped');
 });
 
 // ---- #14 items 7 and 14: long lines, invalid UTF-8, data null -------------------------------------
