@@ -23,7 +23,8 @@ Options:
   --rotate-bytes N    rotate the live file before it would exceed N bytes (default 0 = off)
   --max-files N       after a rotation keep at most N rotated files (default 0 = all)
   --max-age-days N    after a rotation delete rotated files older than N days (default 0 = never)
-  --wait MS           at exit, keep retrying a busy lock or a failing disk this long (default 30000)
+  --wait MS           keep retrying a busy lock or a failing disk this long, at exit and while
+                      reading is paused on a full queue (default 30000)
   --no-session        do not write session.start / session.end events
 
 Exit status: 0 all lines written, 65 some lines rejected, 1 I/O failure, 2 bad usage.`;
