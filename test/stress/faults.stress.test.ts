@@ -131,6 +131,8 @@ test('a lock holder stopped with SIGSTOP: writers time out, buffer within bounds
   await new Promise<void>((resolve) => holder.child.stdout!.once('data', () => resolve()));
   holder.child.kill('SIGSTOP');
   const ws = Array.from({ length: 3 }, () => writer({ file, count: 3000, burst: 10, paceMs: 2, lockTimeoutMs: 200, maxQueueEvents: 500, flushIntervalMs: 20 }));
+  // The 2 s with the holder stopped start once every writer runs (node takes > 2 s to start on a busy machine).
+  await Promise.all(ws.map((w) => w.sid));
   await sleep(2000);
   holder.child.kill('SIGCONT');
   holder.child.stdin!.end();
