@@ -1,6 +1,8 @@
 import { defaultEventsFile } from '../core/sink/paths';
 import { listRotated } from '../core/sink/rotation';
 import { IntegrityError } from '../core/integrity/reader';
+import { SinkError } from '../core/sink/errors';
+import { MAX_LINE_BYTES } from '../core/sink/envelope';
 import { verify } from '../core/integrity/verify';
 import { repair } from '../core/integrity/repair';
 import { formatRepair, formatVerify } from '../core/integrity/format';
@@ -14,7 +16,7 @@ const HELP: Record<string, string> = {
   --all              the live file and its rotated set, in write order
   --json             machine-readable report (documented in README)
   --max-problems N   list at most N problems (default 100; all are counted)
-  --max-line N       length cap per line in bytes (default 1048576)
+  --max-line N       length cap per line in bytes (default ${MAX_LINE_BYTES}, the writer's cap)
   --jobs N           classify lines in N worker threads (default 0: in-process; faster, more memory)
 
 Exit status: 0 clean, 1 problems found, 2 could not run.`,
@@ -52,7 +54,7 @@ export async function runIntegrityCommand(cmd: 'verify' | 'repair', argv: string
   try {
     if (cmd === 'verify') {
       const p = progress('verifying');
-      const r = await verify({ file, all: !!f.all, maxProblems: intFlag('max-problems', f['max-problems'], 100), maxLineBytes: intFlag('max-line', f['max-line'], 1024 * 1024), workers: intFlag('jobs', f.jobs, 0), onProgress: p });
+      const r = await verify({ file, all: !!f.all, maxProblems: intFlag('max-problems', f['max-problems'], 100), maxLineBytes: intFlag('max-line', f['max-line'], MAX_LINE_BYTES), workers: intFlag('jobs', f.jobs, 0), onProgress: p });
       if (p) process.stderr.write('\r\x1b[K');
       if (json) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
       else printText(formatVerify(r));
@@ -65,10 +67,18 @@ export async function runIntegrityCommand(cmd: 'verify' | 'repair', argv: string
     else printText(results.map(formatRepair).join(''));
     return 0;
   } catch (err) {
-    if (err instanceof IntegrityError) {
-      printError(`telemetry-sink ${cmd}: ${err.message} [${err.code}]\n`);
-      return cmd === 'repair' && err.code !== 'ERR_NOT_FOUND' && err.code !== 'ERR_READ' ? 1 : 2;
-    }
-    throw err;
+    // Every failure is reported with its code, never as an "internal error": for verify and stats
+    // exit 1 means "problems found", so an I/O failure is 2 (could not run).
+    const code = err instanceof IntegrityError || err instanceof SinkError ? err.code : sysCodeOf(err) ? 'ERR_READ' : undefined;
+    if (code === undefined) throw err;
+    const sys = (err as { sysCode?: string }).sysCode ?? sysCodeOf(err);
+    printError(`telemetry-sink ${cmd}: ${(err as Error).message} [${code}${sys && !(err as Error).message.includes(sys) ? `, ${sys}` : ''}]\n`);
+    if (cmd === 'repair' && err instanceof IntegrityError) return err.code !== 'ERR_NOT_FOUND' && err.code !== 'ERR_READ' ? 1 : 2;
+    return 2;
   }
+}
+
+function sysCodeOf(err: unknown): string | undefined {
+  const c = (err as NodeJS.ErrnoException | undefined)?.code;
+  return typeof c === 'string' && /^E[A-Z0-9]+$/.test(c) ? c : undefined;
 }

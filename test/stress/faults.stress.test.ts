@@ -182,7 +182,9 @@ test('permission denied: a clear error with a code, nothing written, works once 
   const dir = tmpDir();
   fs.chmodSync(dir, 0o755);
   const sub = path.join(dir, 'data');
-  fs.mkdirSync(sub, { mode: 0o700 });
+  // The user's own folder, made read-only: safe (nobody else can plant files) but not writable.
+  fs.mkdirSync(sub, { mode: 0o500 });
+  fs.chownSync(sub, 65534, 65534);
   const file = path.join(sub, 'events.jsonl');
   const input = '{"type":"perm.test","data":{}}\n';
   const asNobody = { uid: 65534, gid: 65534, env: { ...process.env, HOME: '/tmp' } };
@@ -191,7 +193,7 @@ test('permission denied: a clear error with a code, nothing written, works once 
   assert.match(first.stderr, /ERR_OPEN/);
   assert.match(first.stderr, /permission denied|EACCES/i);
   assert.equal(fs.existsSync(file), false);
-  fs.chownSync(sub, 65534, 65534);
+  fs.chmodSync(sub, 0o700);
   const second = await run(process.execPath, [CLI, 'record', '--file', file], { ...asNobody, input }).done;
   assert.equal(second.code, 0, second.stderr);
   assert.equal((fs.statSync(file).mode & 0o777).toString(8), '600');

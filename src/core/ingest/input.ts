@@ -35,7 +35,8 @@ export function normalizeInput(obj: unknown): NormalizedEvent {
     if (typeof o.type !== 'string' || !TYPE_RE.test(o.type) || o.type.length > 128) {
       throw new InputError(`field "type": expected a dotted lowercase name like "editor.save", got ${JSON.stringify(o.type)}`);
     }
-    const data = o.data ?? {};
+    // Absent data means {}; an explicit null is a mistake worth reporting, not an empty object.
+    const data = o.data === undefined ? {} : o.data;
     if (data === null || typeof data !== 'object' || Array.isArray(data)) throw new InputError('field "data": expected an object');
     const extra = Object.keys(o).filter((k) => k !== 'type' && k !== 'data');
     if (extra.length) throw new InputError(`unknown field "${extra[0]}" (expected only "type" and "data")`);

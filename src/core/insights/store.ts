@@ -9,7 +9,8 @@
  */
 import * as fs from 'node:fs';
 import { createHash } from 'node:crypto';
-import { closeSnapshots, openSet, scanLines, type Snapshot } from '../integrity/reader';
+import { scanLines } from '../integrity/reader';
+import { openSet } from '../integrity/fileset';
 import { LocalClock } from './clock';
 import { cachePathFor, entryKey, loadCache, saveCache, StatsCacheError, type FileEntry } from './cache';
 import { FileAgg } from './fileAgg';
@@ -56,6 +57,13 @@ const PRINT_BYTES = 4096;
 /** Hours older than this are folded into days (the 24 h range never needs them). */
 const KEEP_HOURS_MS = 2 * 86_400_000;
 
+/** One open file of the set, and the size to read it up to. */
+interface Snapshot {
+  path: string;
+  fd: number;
+  size: number;
+}
+
 interface Plan {
   snap: Snapshot;
   entry: FileEntry;
@@ -86,35 +94,31 @@ export class StatsStore {
     const t0 = Date.now();
     this.loadOnce();
     const info: BuildInfo = { files: [], reused: 0, extended: 0, rebuilt: 0, skipped: 0, readBytes: 0, totalBytes: 0, elapsedMs: 0, cache: this.cacheState! };
-    const snaps = await openSet(this.file, true);
+    const set = await openSet(this.file, true);
     let changed = false;
     try {
       const seen = new Set<string>();
-      const plans = snaps.map((s, i) => this.plan(s, i === snaps.length - 1 && s.path === this.file, opts.since, seen));
-      const toRead = plans.reduce((a, p) => a + (p ? p.snap.size - p.entry.offset : 0), 0);
+      // Bytes left to read, for progress: rotated files are opened one at a time, so this is planned
+      // from their identities and sizes as listed.
+      const toRead = set.files.reduce((a, f) => a + Math.max(0, f.size - (this.entries.get(entryKey(String(f.dev), String(f.ino)))?.offset ?? 0)), 0);
       const next = new Map<string, FileEntry>();
-      for (const p of plans) {
-        if (!p) {
-          info.skipped++;
-          continue;
-        }
-        const before = p.entry.offset;
-        info.files.push(p.snap.path);
-        info.totalBytes += p.snap.size;
-        if (p.fresh) info.rebuilt++;
-        else if (p.snap.size > before) info.extended++;
-        else info.reused++;
-        if (p.fresh || p.snap.size > before) {
-          const done = info.readBytes;
-          await this.read(p, opts.signal, (d) => opts.onProgress?.(done + d, toRead));
-          info.readBytes += p.snap.size - before;
-          changed = true;
-        }
-        next.set(entryKey(p.entry.dev, p.entry.ino), p.entry);
+      const current: FileEntry[] = [];
+      for (let i = 0; i < set.files.length; i++) {
+        const read = await set.withFile(i, async (fd, f) => {
+          const p = this.plan({ path: f.path, fd, size: f.size }, f.live && f.path === this.file, opts.since, seen);
+          if (!p) {
+            info.skipped++;
+            return;
+          }
+          if (await this.take(p, info, toRead, opts.signal, opts.onProgress)) changed = true;
+          next.set(entryKey(p.entry.dev, p.entry.ino), p.entry);
+          current.push(p.entry);
+        });
+        if (!read) info.skipped++;
       }
       if (next.size !== this.entries.size) changed = true;
       this.entries = next;
-      this.current = plans.filter((p) => p !== undefined).map((p) => p.entry);
+      this.current = current;
       const before = this.now() - KEEP_HOURS_MS;
       for (const e of this.current) if (e.agg.compact(before)) changed = true;
     } catch (err) {
@@ -125,11 +129,26 @@ export class StatsStore {
       this.dirty = false;
       throw err;
     } finally {
-      closeSnapshots(snaps);
+      set.close();
     }
     if (changed) this.dirty = true;
     info.elapsedMs = Date.now() - t0;
     return info;
+  }
+
+  /** Counts one planned file in `info` and reads what it has new; true when it read anything. */
+  private async take(p: Plan, info: BuildInfo, toRead: number, signal: AbortSignal | undefined, onProgress: RefreshOptions['onProgress']): Promise<boolean> {
+    const before = p.entry.offset;
+    info.files.push(p.snap.path);
+    info.totalBytes += p.snap.size;
+    if (p.fresh) info.rebuilt++;
+    else if (p.snap.size > before) info.extended++;
+    else info.reused++;
+    if (!p.fresh && p.snap.size <= before) return false;
+    const done = info.readBytes;
+    await this.read(p, signal, (d) => onProgress?.(done + d, toRead));
+    info.readBytes += p.snap.size - before;
+    return true;
   }
 
   /** The report for one range over the set as of the last refresh. */

@@ -21,6 +21,7 @@ export function formatVerify(r: VerifyReport): string {
   if (t.withoutCrc) out.push(`  ${n(t.withoutCrc)} line(s) carry no crc (written by other tools): parsed and checked, not checksummed`);
   for (const f of r.files) {
     if (!f.locked) out.push(`  note: ${path.basename(f.path)} was read without the lock (it stayed busy); its last line may be in progress`);
+    if (f.note) out.push(`  note: ${path.basename(f.path)} ${f.note}`);
     if (f.beingWritten) out.push(`  note: ${n(f.beingWritten)} bytes were appended to ${path.basename(f.path)} while verifying (being written, not checked)`);
   }
   if (r.problemsTotal) {

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import { chooseBackend, FlockBackend, LockfileBackend, lockfilePath, LockMode } from '../sink/locks';
 import { chooseFlockProvider } from '../sink/flockProviders';
-import { listRotated } from '../sink/rotation';
+import { SinkError } from '../sink/errors';
 
 /** One line as the reader hands it over. `bytes` is only valid during the callback (buffers are reused). */
 export interface RawLine {
@@ -29,9 +29,13 @@ export interface ScanOptions {
   start?: number;
 }
 
+export type IntegrityCode = 'ERR_NOT_FOUND' | 'ERR_READ' | 'ERR_LOCK_TIMEOUT' | 'ERR_CANCELLED' | 'ERR_CHANGED' | 'ERR_WRITE' | 'ERR_NOT_REGULAR' | 'ERR_UNSAFE_DIR';
+
 export class IntegrityError extends Error {
+  /** errno-style code of the underlying system error, when there is one. */
+  sysCode?: string;
   constructor(
-    readonly code: 'ERR_NOT_FOUND' | 'ERR_READ' | 'ERR_LOCK_TIMEOUT' | 'ERR_CANCELLED' | 'ERR_CHANGED' | 'ERR_WRITE',
+    readonly code: IntegrityCode,
     message: string,
   ) {
     super(message);
@@ -127,21 +131,38 @@ export async function scanLines(file: string, end: number, onLine: (l: RawLine) 
   return lineNo;
 }
 
-function readError(file: string, err: unknown): IntegrityError {
+/**
+ * Words any failure to open or read `file` as an IntegrityError with a stable code: the refusals of
+ * safefs (ERR_NOT_REGULAR, ERR_UNSAFE_DIR) keep theirs, OS errors become ERR_NOT_FOUND / ERR_READ
+ * with the errno in `sysCode`.
+ */
+export function readError(file: string, err: unknown): IntegrityError {
+  if (err instanceof IntegrityError) return err;
+  if (err instanceof SinkError && (err.code === 'ERR_NOT_REGULAR' || err.code === 'ERR_UNSAFE_DIR')) return new IntegrityError(err.code, err.message);
   const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return new IntegrityError('ERR_NOT_FOUND', `no such file: ${file}`);
-  if (code === 'EACCES' || code === 'EPERM') return new IntegrityError('ERR_READ', `permission denied reading ${file}`);
-  return new IntegrityError('ERR_READ', `cannot read ${file}: ${(err as Error).message}`);
+  let e: IntegrityError;
+  if (code === 'ENOENT' || code === 'ENOTDIR') e = new IntegrityError('ERR_NOT_FOUND', `no such file: ${file}`);
+  else if (code === 'EACCES' || code === 'EPERM') e = new IntegrityError('ERR_READ', `permission denied reading ${file}`);
+  else e = new IntegrityError('ERR_READ', `cannot read ${file}: ${(err as Error).message}`);
+  if (typeof code === 'string') e.sysCode = code;
+  return e;
 }
 
 export interface HeldLocks {
   release(): void;
   backends: string[];
+  /** Set when a shared (reader's) lock went without the lock file: why (e.g. EROFS). */
+  skipped?: string;
 }
+
+/** Why a reader may go on without the lock file: it cannot be created here (nothing else is wrong). */
+const READER_SKIPS = new Set(['EROFS', 'EACCES', 'EPERM', 'ENOSPC', 'EDQUOT']);
 
 /**
  * Takes every backend's lock on `file` (flock on an fd of the file, plus the fallback's lock file),
  * retrying without blocking the thread until `timeoutMs`. `shared` asks flock for LOCK_SH.
+ * A shared lock (readers) goes on without the lock file when it cannot be created (read-only file
+ * system, a folder the reader cannot write, a full disk) and says so in `skipped`.
  * Throws IntegrityError ERR_LOCK_TIMEOUT when any of them stays busy.
  */
 export async function lockAll(file: string, fd: number, timeoutMs: number, shared: boolean, mode: LockMode = 'auto'): Promise<HeldLocks> {
@@ -152,10 +173,23 @@ export async function lockAll(file: string, fd: number, timeoutMs: number, share
   const t0 = Date.now();
   let haveFlock = false;
   let haveLf = false;
+  let skipped: string | undefined;
   let tries = 0;
   for (;;) {
     if (!haveFlock) haveFlock = flock ? flock.tryLock(fd, shared) : true;
-    if (haveFlock && !haveLf) haveLf = lf.tryLock();
+    if (haveFlock && !haveLf) {
+      try {
+        haveLf = lf.tryLock();
+      } catch (err) {
+        const sys = err instanceof SinkError ? err.sysCode : undefined;
+        if (!shared || !sys || !READER_SKIPS.has(sys)) {
+          flock?.unlock(fd);
+          throw err;
+        }
+        skipped = sys;
+        haveLf = true;
+      }
+    }
     if (haveFlock && haveLf) break;
     // Never sit on one lock while waiting for the other: writers of either kind keep going.
     if (haveFlock) {
@@ -167,105 +201,17 @@ export async function lockAll(file: string, fd: number, timeoutMs: number, share
     }
     await new Promise((r) => setTimeout(r, Math.min(1 + tries++, 10)));
   }
+  const backends = [...(flock ? ['flock'] : []), ...(skipped ? [] : ['lockfile'])];
   return {
-    backends: flock ? ['flock', 'lockfile'] : ['lockfile'],
+    backends,
+    ...(skipped ? { skipped } : {}),
     release() {
       try {
-        lf.unlock();
+        if (!skipped) lf.unlock();
       } catch {
         /* reported by the counters of writers; nothing to undo here */
       }
       if (flock) flock.unlock(fd);
     },
   };
-}
-
-/** An open fd on one file of the set and the size to read it up to. */
-export interface Snapshot {
-  path: string;
-  fd: number;
-  size: number;
-  /** False when the brief lock could not be had and the current size was used instead. */
-  locked: boolean;
-}
-
-/**
- * Opens the live file and learns, under a brief shared lock, the size up to which every line is
- * complete. The fd stays open: reading it later reads the same inode even if the file is rotated
- * meanwhile. Falls back to the current size (locked=false) when the lock stays busy.
- */
-export async function snapshotLive(file: string, timeoutMs = 2000): Promise<Snapshot> {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, 'r');
-  } catch (err) {
-    throw readError(file, err);
-  }
-  try {
-    const held = await lockAll(file, fd, timeoutMs, true);
-    try {
-      return { path: file, fd, size: fs.fstatSync(fd).size, locked: true };
-    } finally {
-      held.release();
-    }
-  } catch (err) {
-    if (err instanceof IntegrityError && err.code === 'ERR_LOCK_TIMEOUT') return { path: file, fd, size: fs.fstatSync(fd).size, locked: false };
-    fs.closeSync(fd);
-    throw err;
-  }
-}
-
-/** Opens a rotated (finished) file; undefined when retention removed it first. */
-export function snapshotRotated(file: string): Snapshot | undefined {
-  try {
-    const fd = fs.openSync(file, 'r');
-    return { path: file, fd, size: fs.fstatSync(fd).size, locked: true };
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw readError(file, err);
-  }
-}
-
-export function closeSnapshots(snaps: Snapshot[]): void {
-  for (const s of snaps) {
-    try {
-      fs.closeSync(s.fd);
-    } catch {
-      /* already closed */
-    }
-  }
-}
-
-/**
- * Opens the set to read, oldest first: the live file is snapshotted *first* (fd + locked size), then
- * the rotated files are listed and opened, oldest first, up to the one that is the live fd's own
- * inode under a rotated name (rotated after the snapshot: newer files follow it and are left out).
- * No file can slip between listing and opening the live file. Throws ERR_NOT_FOUND when there is nothing to read.
- */
-export async function openSet(file: string, all: boolean, lockTimeoutMs = 2000): Promise<Snapshot[]> {
-  const live = fs.existsSync(file) ? await snapshotLive(file, lockTimeoutMs) : undefined;
-  const out: Snapshot[] = [];
-  try {
-    if (all) {
-      const liveSt = live ? fs.fstatSync(live.fd) : undefined;
-      for (const r of listRotated(file)) {
-        const snap = snapshotRotated(r.path);
-        if (!snap) continue;
-        const st = fs.fstatSync(snap.fd);
-        if (liveSt && st.ino === liveSt.ino && st.dev === liveSt.dev) {
-          // Our live snapshot was rotated since: it is read as the live file, and every file
-          // rotated after it holds newer events than the snapshot — leave them out.
-          fs.closeSync(snap.fd);
-          break;
-        }
-        out.push(snap);
-      }
-    }
-  } catch (err) {
-    closeSnapshots(live ? [...out, live] : out);
-    throw err;
-  }
-  if (live) out.push(live);
-  if (!out.length) throw new IntegrityError('ERR_NOT_FOUND', `no such file: ${file}`);
-  return out;
 }

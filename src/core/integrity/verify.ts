@@ -2,7 +2,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { classifyLine, excerpt, LineProblem } from './classify';
 import { FingerprintSet, fingerprint } from './idset';
-import { closeSnapshots, openSet, scanLines } from './reader';
+import { scanLines } from './reader';
+import { FileSet, openSet } from './fileset';
+import { MAX_LINE_BYTES } from '../sink/envelope';
 import { F_ENV, F_NO_CRC, Packet, PacketBuilder, PacketResult } from './packet';
 import { PacketPool } from './pool';
 
@@ -45,6 +47,8 @@ export interface FileSummary {
   locked: boolean;
   /** Bytes appended after the locked size while verifying (being written; not checked). */
   beingWritten: number;
+  /** How the file was read when not plainly: without the lock file (read-only folder, full disk), removed by retention before it was read, … */
+  note?: string;
 }
 
 export interface VerifyReport {
@@ -94,7 +98,7 @@ interface SessionState {
   dropped: Array<[number, number]> | null;
 }
 
-const DEFAULT_MAX_LINE = 1024 * 1024;
+const DEFAULT_MAX_LINE = MAX_LINE_BYTES;
 const MAX_IN_FLIGHT = 4;
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -132,7 +136,8 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
 
   // Open everything first (live file first, see openSet): rotated files are complete; the live
   // file is read up to its locked size, through the fd that was sized.
-  const ranges = (await openSet(opts.file, !!opts.all, opts.lockTimeoutMs ?? 2000)).map((x) => ({ path: x.path, fd: x.fd, end: x.size, locked: x.locked }));
+  const set = await openSet(opts.file, !!opts.all, opts.lockTimeoutMs ?? 2000);
+  const ranges = set.files.map((x) => ({ path: x.path, end: x.size, locked: x.locked }));
   const totalBytes = ranges.reduce((a, r) => a + r.end, 0);
   let doneBefore = 0;
   let minTs = Infinity;
@@ -215,23 +220,28 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
   try {
     for (let fi = 0; fi < ranges.length; fi++) {
       const r = ranges[fi]!;
-      const builder = new PacketBuilder(packetBytes, maxLine, () => packetSeq++, (p) => pool.submit(p), pool.parallel === 0);
-      const lines = await scanLines(r.path, r.end, (l) => builder.add(l, fi), {
-        fd: r.fd,
-        bufferCap: maxLine,
-        signal: opts.signal,
-        onProgress: opts.onProgress ? (d) => opts.onProgress!(doneBefore + d, totalBytes) : undefined,
-        afterChunk: () => pool.waitBelow(MAX_IN_FLIGHT),
+      // Rotated files are opened one at a time (bounded fds however many there are).
+      const read = await set.withFile(fi, async (fd, f) => {
+        r.end = f.size;
+        const builder = new PacketBuilder(packetBytes, maxLine, () => packetSeq++, (p) => pool.submit(p), pool.parallel === 0);
+        const lines = await scanLines(r.path, r.end, (l) => builder.add(l, fi), {
+          fd,
+          bufferCap: maxLine,
+          signal: opts.signal,
+          onProgress: opts.onProgress ? (d) => opts.onProgress!(doneBefore + d, totalBytes) : undefined,
+          afterChunk: () => pool.waitBelow(MAX_IN_FLIGHT),
+        });
+        builder.flush();
+        await pool.drain();
+        const now = fs.fstatSync(fd).size;
+        report.files.push({ path: r.path, checkedBytes: r.end, lines, locked: r.locked, beingWritten: Math.max(0, now - r.end), ...(f.note ? { note: f.note } : {}) });
       });
-      builder.flush();
-      await pool.drain();
+      if (!read) report.files.push({ path: r.path, checkedBytes: 0, lines: 0, locked: false, beingWritten: 0, note: set.files[fi]!.note });
       doneBefore += r.end;
-      const now = fs.fstatSync(r.fd).size;
-      report.files.push({ path: r.path, checkedBytes: r.end, lines, locked: r.locked, beingWritten: Math.max(0, now - r.end) });
     }
   } catch (err) {
     ids.dispose();
-    closeSnapshots(ranges.map((r) => ({ ...r, size: r.end })));
+    set.close();
     throw err;
   } finally {
     pool.close();
@@ -259,12 +269,12 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
   const candidates = ids.duplicates();
   try {
     if (candidates.size > 0)
-      await confirmDuplicateIds(ranges, candidates, maxLine, (p) => {
+      await confirmDuplicateIds(set, candidates, maxLine, (p) => {
         report.totals.duplicateIds++;
         problem(p);
       });
   } finally {
-    closeSnapshots(ranges.map((r) => ({ ...r, size: r.end })));
+    set.close();
   }
 
   report.sessions = sessions.size;
@@ -284,16 +294,11 @@ function splitGap(gaps: Gap[], g: Gap, seq: number): void {
   gaps.splice(i, 1, ...parts);
 }
 
-async function confirmDuplicateIds(
-  ranges: Array<{ path: string; fd: number; end: number }>,
-  candidates: Set<number>,
-  maxLine: number,
-  report: (p: Problem) => void,
-): Promise<void> {
+async function confirmDuplicateIds(set: FileSet, candidates: Set<number>, maxLine: number, report: (p: Problem) => void): Promise<void> {
   // id → first (sid, seq) seen. Only candidate ids are kept, so this stays small.
   const first = new Map<string, string>();
-  for (const r of ranges) {
-    await scanLines(r.path, r.end, (l) => {
+  for (let fi = 0; fi < set.files.length; fi++) {
+    await set.withFile(fi, (fd, r) => scanLines(r.path, r.size, (l) => {
       const v = classifyLine(l, maxLine);
       if (!v.env || !candidates.has(fingerprint(v.env.id))) return;
       const key = `${v.env.sid}#${v.env.seq}`;
@@ -303,7 +308,7 @@ async function confirmDuplicateIds(
         // Same id on a different event (a repeated (sid, seq) is already reported as duplicate).
         report({ file: r.path, line: l.line, offset: l.offset, code: 'duplicate_id', message: `id ${v.env.id} was already used by another event`, sid: v.env.sid, seq: v.env.seq, excerpt: excerpt(l.bytes) });
       }
-    }, { bufferCap: maxLine, fd: r.fd });
+    }, { bufferCap: maxLine, fd }).then(() => undefined));
   }
 }
 

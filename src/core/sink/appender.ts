@@ -3,13 +3,14 @@ import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { SinkError, errnoCode, describe } from './errors';
-import { checkSource, checkType, isoNow, newSessionId, serializeData } from './envelope';
+import { checkSource, checkType, isoNow, MAX_LINE_BYTES, newSessionId, serializeData } from './envelope';
 import { ByteQueue } from './queue';
 import { chooseBackend, LockBackend, LockMode, sleepSync } from './locks';
 import { Histogram } from './histogram';
-import { applyRetention, RetentionPolicy, rotatedName } from './rotation';
+import { applyRetention, RetentionPolicy, rotateFile } from './rotation';
 import { defaultEventsFile, ensureDir } from './paths';
 import { statsForEvents } from '../privacy';
+import { checkDir, LIVE_FLAGS, openRegular } from './safefs';
 
 export type FsyncPolicy = 'never' | 'batch' | 'always';
 export type LogLevel = 'info' | 'warn' | 'error';
@@ -34,6 +35,7 @@ export interface SinkOptions {
   maxBatchBytes?: number;
   maxQueueEvents?: number;
   maxQueueBytes?: number;
+  /** Longest line (without its newline) an event may make; at most (and by default) MAX_LINE_BYTES. */
   maxEventBytes?: number;
   rotation?: Partial<RotationOptions>;
   log?: (level: LogLevel, message: string) => void;
@@ -98,8 +100,10 @@ const DEFAULTS = {
   maxHoldBytes: 1024 * 1024,
   maxQueueEvents: 50_000,
   maxQueueBytes: 16 * 1024 * 1024,
-  maxEventBytes: 1024 * 1024,
+  maxEventBytes: MAX_LINE_BYTES,
 };
+/** Bytes of a line around its variable parts: {"v":1,"id":"<36>","ts":"<ts>  and  ,"crc":"<8>"} */
+const LINE_FIXED = '{"v":1,"id":"'.length + 36 + '","ts":"'.length + ',"crc":"'.length + 8 + '"}'.length;
 const NOTICE_RESERVE = 1024;
 const EAGAIN_RETRIES = 8;
 const NL = 0x0a;
@@ -107,8 +111,8 @@ const NL_BUF = Buffer.from('\n');
 
 /** One event checked and serialized, not yet queued. */
 interface Encoded {
-  type: string;
-  sourceJson: string;
+  ts: string;
+  typeSource: Buffer;
   dataJson: string;
   estimate: number;
 }
@@ -200,7 +204,7 @@ export class Sink {
       maxHoldBytes: DEFAULTS.maxHoldBytes,
       maxQueueEvents: posInt(opts.maxQueueEvents, DEFAULTS.maxQueueEvents),
       maxQueueBytes: posInt(opts.maxQueueBytes, DEFAULTS.maxQueueBytes),
-      maxEventBytes: posInt(opts.maxEventBytes, DEFAULTS.maxEventBytes),
+      maxEventBytes: Math.min(posInt(opts.maxEventBytes, DEFAULTS.maxEventBytes), MAX_LINE_BYTES),
       fsync,
     };
     this.rotation = {
@@ -257,7 +261,7 @@ export class Sink {
   recordAll(events: ReadonlyArray<{ type: string; data?: unknown }>, source?: string): number[] | null {
     const encoded = events.map((e, i) => {
       try {
-        return this.encode(e.type, e.data, source);
+        return this.encode(e.type, e.data, source, i);
       } catch (err) {
         throw err instanceof SinkError ? new SinkError(err.code, `event ${i}: ${err.message}`) : err;
       }
@@ -271,22 +275,17 @@ export class Sink {
     return encoded.map((e) => this.enqueue(e));
   }
 
-  private encode(type: string, data: unknown, source: string | undefined): Encoded {
+  private encode(type: string, data: unknown, source: string | undefined, ahead = 0): Encoded {
     checkType(type);
     const sourceJson = source === undefined || source === this.source ? this.sourceJson : JSON.stringify(checkSource(source));
     const dataJson = serializeData(data);
-    const estimate = dataJson.length + type.length + 200;
-    if (estimate > this.o.maxEventBytes) {
-      const real = Buffer.byteLength(dataJson);
-      if (real + type.length + 200 > this.o.maxEventBytes) {
-        throw new SinkError('ERR_INVALID_EVENT', `field "data": ${real} bytes exceeds the ${this.o.maxEventBytes}-byte event limit`);
-      }
-    }
-    return { type, sourceJson, dataJson, estimate };
+    const ts = isoNow();
+    const typeSource = this.typeSource(type, sourceJson);
+    return { ts, typeSource, dataJson, estimate: this.checkLineSize(ts, typeSource, dataJson, ahead) };
   }
 
   private enqueue(e: Encoded): number {
-    const ts = isoNow();
+    const ts = e.ts;
     if (this.closed || this.closing) return this.noteDrop(this.closed ? 'closed' : 'closing', ts, false);
     const reserve = this.drop ? NOTICE_RESERVE : 0;
     if (this.queuedEvents + (this.drop ? 2 : 1) > this.o.maxQueueEvents) return this.noteDrop('queue_full_events', ts, true);
@@ -297,9 +296,26 @@ export class Sink {
       this.tsText = ts;
       this.tsBytes = Buffer.from(ts, 'latin1');
     }
-    this.queue.appendEvent(this.tsBytes, this.sidSeq, seq, this.typeSource(e.type, e.sourceJson), e.dataJson);
+    this.queue.appendEvent(this.tsBytes, this.sidSeq, seq, e.typeSource, e.dataJson);
     this.schedule();
     return seq;
+  }
+
+  /**
+   * The exact length of the line this event makes (without its newline) must not pass the one line
+   * cap verify applies (MAX_LINE_BYTES). Returns the line length (UTF-8 bytes are counted only when
+   * the event could be near the cap; below that, the UTF-16 length serves as the queue's estimate).
+   */
+  private checkLineSize(ts: string, typeSource: Buffer, dataJson: string, ahead: number): number {
+    // `ahead`: events of the same batch queued before this one (all-or-nothing batches encode first).
+    const seqDigits = String(this.nextSeq + ahead + (this.drop ? 1 : 0)).length;
+    const fixed = LINE_FIXED + ts.length + this.sidSeq.length + seqDigits + typeSource.length;
+    if (fixed + dataJson.length * 3 <= this.o.maxEventBytes) return fixed + dataJson.length; // exact for ASCII
+    const dataBytes = Buffer.byteLength(dataJson);
+    if (fixed + dataBytes > this.o.maxEventBytes) {
+      throw new SinkError('ERR_INVALID_EVENT', `field "data": ${dataBytes} bytes make a ${fixed + dataBytes}-byte line, over the ${this.o.maxEventBytes}-byte line cap`);
+    }
+    return fixed + dataBytes;
   }
 
   /** Cached `,"type":"…","source":…,"data":` bytes (type and source are checked: nothing to escape). */
@@ -464,16 +480,22 @@ export class Sink {
     return false;
   }
 
+  /**
+   * Opens the live file after checking its folder (on every reopen too: a folder made unsafe later
+   * is refused then): no symlink followed, no FIFO/device/socket, owned by us (see safefs.ts).
+   */
   private openFd(): void {
+    this.fd = null;
+    let opened: { fd: number; st: fs.Stats };
     try {
-      this.fd = fs.openSync(this.file, 'a+', 0o600);
+      const trust = checkDir(path.dirname(this.file), 'write');
+      opened = openRegular(this.file, LIVE_FLAGS, 0o600, trust);
     } catch (err) {
-      this.fd = null;
-      throw new SinkError('ERR_OPEN', `cannot open ${this.file}: ${describe(err)}`, err);
+      throw err instanceof SinkError ? err : new SinkError('ERR_OPEN', `cannot open ${this.file}: ${describe(err)}`, err);
     }
-    const st = fs.fstatSync(this.fd);
-    this.fdIno = st.ino;
-    this.fdDev = st.dev;
+    this.fd = opened.fd;
+    this.fdIno = opened.st.ino;
+    this.fdDev = opened.st.dev;
     this.lastEnd = -1;
   }
 
@@ -610,10 +632,11 @@ export class Sink {
     }
   }
 
+  /** Rotates under the lock (the live path never disappears, see rotateFile); retention runs later. */
   private rotateHeld(): void {
-    const target = rotatedName(this.file);
+    let target: string;
     try {
-      fs.renameSync(this.file, target);
+      target = rotateFile(this.file, fs.fstatSync(this.fd!));
     } catch (err) {
       this.fault(new SinkError('ERR_ROTATE', `could not rotate ${this.file}: ${describe(err)}; size rotation is off until the sink reopens`, err));
       this.rotationBroken = true;
@@ -621,13 +644,31 @@ export class Sink {
     }
     this.st.rotations++;
     this.log('info', `rotated ${this.file} → ${path.basename(target)}`);
-    try {
-      const removed = applyRetention(this.file, this.rotation);
-      if (removed.length) this.log('info', `retention removed ${removed.length} rotated file(s)`);
-    } catch (err) {
-      this.log('warn', `retention failed: ${describe(err)}`);
-    }
+    this.scheduleRetention();
     this.reopen();
+  }
+
+  private retentionQueued = false;
+  private swept = false;
+  /**
+   * Retention lists the folder and deletes files: never under the lock. The sink never yields to the
+   * event loop while it holds the lock (batches are written synchronously), so an immediate runs
+   * after the release. The first run of a sink also sweeps leftovers of killed writers.
+   */
+  private scheduleRetention(): void {
+    if (this.retentionQueued) return;
+    this.retentionQueued = true;
+    setImmediate(() => {
+      this.retentionQueued = false;
+      const sweep = !this.swept;
+      this.swept = true;
+      try {
+        const removed = applyRetention(this.file, this.rotation, Date.now(), sweep);
+        if (removed.length) this.log('info', `retention removed ${removed.length} rotated file(s)`);
+      } catch (err) {
+        this.log('warn', `retention failed: ${describe(err)}`);
+      }
+    });
   }
 
   /** Rotates the live file now (under the lock), whatever its size. */

@@ -13,6 +13,11 @@ export const CRC_SUFFIX_LEN = ',"crc":"'.length + 8 + '"}'.length; // 18
 export const TYPE_RE = /^[a-z0-9_]+(\.[a-z0-9_]+)*$/;
 export const SOURCE_RE = /^(vscode|cli|http|api:[A-Za-z0-9._-]+)$/;
 export const MAX_TYPE_LEN = 128;
+/**
+ * The one line cap: a line's bytes without its `\n`. The writer refuses an event whose line would be
+ * longer, verify calls a longer line `too_long`, and `record` refuses a longer input line.
+ */
+export const MAX_LINE_BYTES = 1024 * 1024;
 
 export interface EnvelopeV1 {
   v: 1;

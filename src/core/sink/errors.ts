@@ -10,7 +10,11 @@ export type SinkErrorCode =
   | 'ERR_WRITE'
   | 'ERR_FSYNC'
   | 'ERR_ROTATE'
-  | 'ERR_UNFLUSHED';
+  | 'ERR_UNFLUSHED'
+  /** The events path (or a file beside it) is a FIFO, socket, device, folder or symbolic link. */
+  | 'ERR_NOT_REGULAR'
+  /** The events folder (or a file in it) can be changed by another local user: see safefs.ts. */
+  | 'ERR_UNSAFE_DIR';
 
 export class SinkError extends Error {
   readonly code: SinkErrorCode;

@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { SinkError, errnoCode, describe } from './errors';
 import { chooseFlockProvider, FlockProvider, FlockProviderName } from './flockProviders';
+import { NEW_FLAGS, O_NOFOLLOW, readSmall, replaceFile } from './safefs';
 
 /**
  * Two lock backends behind one interface.
@@ -46,6 +47,16 @@ export const MARKER_TOUCH_MS = 60_000;
 export const MARKER_GRACE_MS = 1_000;
 /** flock writers look at the marker at most this often; must stay well under MARKER_GRACE_MS. */
 export const MARKER_RECHECK_MS = 250;
+/**
+ * A lock file or marker whose mtime is further than this in the future is stale (planted, or the
+ * clock stepped back): a negative age must not make it fresh forever.
+ */
+export const FUTURE_SLACK_MS = 2_000;
+/**
+ * A lock file with no readable record is stale once older than this: a holder writes its record
+ * right after creating the file, so only a crash (or a full disk, in older versions) leaves it empty.
+ */
+export const EMPTY_LOCK_GRACE_MS = 1_000;
 export function markerPath(file: string): string {
   return file + '.lockfile-users';
 }
@@ -170,23 +181,26 @@ export class LockfileBackend implements LockBackend {
     if (now - this.lastTouch >= MARKER_TOUCH_MS) {
       this.lastTouch = now;
       const marker = this.lockPath.replace(/\.lock$/, '') + '.lockfile-users';
-      const st = fs.statSync(marker, { throwIfNoEntry: false });
-      const age = st ? now - st.mtimeMs : Infinity;
       try {
-        if (age > MARKER_FRESH_MS - 5_000) {
-          // Missing or stale: flock writers may not be taking the lock file. Revive it, and record
-          // since when it is fresh, so every lockfile writer (not only this one) waits the grace.
-          fs.writeFileSync(marker, JSON.stringify({ since: now }), { mode: 0o600 });
+        // Never through a link, never blocking on a FIFO: lstat identity, O_NOFOLLOW read.
+        const cur = readSmall(marker);
+        const age = cur ? now - cur.st.mtimeMs : Infinity;
+        if (cur?.text === undefined || age > MARKER_FRESH_MS - 5_000 || age < -FUTURE_SLACK_MS) {
+          // Missing, stale, from the future or not a regular file: flock writers may not be taking
+          // the lock file. Revive it (a new file renamed over the old name, so a planted link is
+          // replaced rather than written through), and record since when it is fresh, so every
+          // lockfile writer (not only this one) waits the grace.
+          replaceFile(marker, JSON.stringify({ since: now }));
           this.graceUntil = now + MARKER_GRACE_MS;
         } else {
           if (age > MARKER_TOUCH_MS) {
             const t = new Date(now);
-            fs.utimesSync(marker, t, t);
+            fs.lutimesSync(marker, t, t);
           }
           // Fresh already: wait out the grace of whoever revived it (unreadable → a full grace).
           let since = now;
           try {
-            const v = (JSON.parse(fs.readFileSync(marker, 'utf8')) as { since?: unknown }).since;
+            const v = (JSON.parse(cur.text) as { since?: unknown }).since;
             if (typeof v === 'number' && v <= now) since = v;
           } catch {
             /* written by an older version or mid-write: be conservative */
@@ -205,7 +219,7 @@ export class LockfileBackend implements LockBackend {
     const token = randomBytes(8).toString('hex');
     let fd: number;
     try {
-      fd = fs.openSync(this.lockPath, 'wx', 0o600);
+      fd = fs.openSync(this.lockPath, NEW_FLAGS | O_NOFOLLOW, 0o600);
     } catch (err) {
       const code = errnoCode(err);
       if (code === 'EEXIST') {
@@ -217,9 +231,13 @@ export class LockfileBackend implements LockBackend {
     try {
       const rec: LockRecord = { pid: process.pid, host: this.host, token, ts: Date.now() };
       fs.writeSync(fd, JSON.stringify(rec));
-    } finally {
+    } catch (err) {
+      // A full disk: never leave an empty lock file behind to block everyone else.
       fs.closeSync(fd);
+      fs.rmSync(this.lockPath, { force: true });
+      throw new SinkError('ERR_LOCK_UNAVAILABLE', `cannot write lock file ${this.lockPath}: ${describe(err)}`, err);
     }
+    fs.closeSync(fd);
     this.token = token;
     return true;
   }
@@ -247,17 +265,13 @@ export class LockfileBackend implements LockBackend {
    * alone is not enough: a lock file created right after another was unlinked reuses its inode.)
    */
   breakIfStale(now = Date.now()): boolean {
-    let st: fs.Stats;
-    let raw: string;
-    try {
-      st = fs.statSync(this.lockPath);
-      raw = fs.readFileSync(this.lockPath, 'utf8');
-    } catch {
-      return false; // gone already: the next attempt may win
-    }
-    const rec = parseRecord(raw);
+    const cur = readSmall(this.lockPath);
+    if (!cur) return false; // gone already: the next attempt may win
+    const { st, text } = cur;
+    const rec = text === undefined ? undefined : parseRecord(text);
     const age = now - st.mtimeMs;
-    let stale = age > this.staleMs;
+    let stale = age > this.staleMs || age < -FUTURE_SLACK_MS;
+    if (!stale && !rec && age > EMPTY_LOCK_GRACE_MS) stale = true;
     if (!stale && rec && rec.host === this.host && rec.pid !== process.pid && !pidAlive(rec.pid)) stale = true;
     if (!stale) return false;
     const aside = `${this.lockPath}.stale-${process.pid}-${randomBytes(6).toString('hex')}`;
@@ -267,13 +281,8 @@ export class LockfileBackend implements LockBackend {
     } catch {
       return false; // someone else moved it first
     }
-    let same = false;
-    try {
-      const moved = fs.statSync(aside);
-      same = moved.ino === st.ino && moved.mtimeMs === st.mtimeMs && moved.size === st.size && fs.readFileSync(aside, 'utf8') === raw;
-    } catch {
-      /* treat as not ours */
-    }
+    const moved = readSmall(aside);
+    const same = !!moved && moved.st.ino === st.ino && moved.st.mtimeMs === st.mtimeMs && moved.st.size === st.size && moved.text === text;
     if (same) {
       fs.rmSync(aside, { force: true });
       this.counters.staleBroken++;
@@ -299,7 +308,8 @@ export class LockfileBackend implements LockBackend {
 
 function readRecord(p: string): LockRecord | undefined {
   try {
-    return parseRecord(fs.readFileSync(p, 'utf8'));
+    const text = readSmall(p)?.text;
+    return text === undefined ? undefined : parseRecord(text);
   } catch {
     return undefined;
   }
