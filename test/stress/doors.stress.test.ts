@@ -62,8 +62,8 @@ test('CLI stats and verify: control characters from the file are escaped in text
     assert.ok(r.stdout.includes(args[0] === 'stats' ? 'evil\\x1b]52;c;SGk=\\x07.x' : '\\x7f\\x85'), `${args.join(' ')} shows the escape instead: ${r.stdout}`);
   }
   const j = await run(process.execPath, [CLI, 'stats', '--file', file, '--json']).done;
-  const s = JSON.parse(j.stdout) as { bySource: Record<string, number> };
-  assert.equal(s.bySource[source], 1, '--json keeps the exact string');
+  const s = JSON.parse(j.stdout) as { bySource: Array<{ source: string; events: number }> };
+  assert.equal(s.bySource.find((r) => r.source === source)?.events, 1, '--json keeps the exact string');
   const v = await run(process.execPath, [CLI, 'verify', '--file', file, '--json']).done;
   assert.ok((JSON.parse(v.stdout) as { problems: Array<{ excerpt?: string }> }).problems.some((p) => p.excerpt?.includes('\u007f\u0085')), '--json keeps the exact excerpt');
 });
