@@ -13,7 +13,7 @@ const HELP = `telemetry-sink ${VERSION} — local JSONL telemetry with a locked 
 Usage:
   telemetry-sink record [--file F] [--lock auto|flock|lockfile] [--fsync never|batch|always]
                         [--lock-timeout MS] [--rotate-bytes N] [--wait MS] [--no-session]
-  telemetry-sink verify [--file F] [--all] [--json] [--max-problems N] [--jobs N]
+  telemetry-sink verify [--file F] [--all] [--json] [--max-problems N] [--jobs N] [--deep]
   telemetry-sink repair [--file F] [--json] [--lock-timeout MS]
   telemetry-sink stats  [--file F] [--all] [--json]
   telemetry-sink <command> --help

@@ -108,6 +108,7 @@ export function activate(context: vscode.ExtensionContext): LocalTelemetrySinkAp
     context.subscriptions.push(vscode.commands.registerCommand(id, fn));
   };
   reg('telemetrySink.verify', () => verifyCommand(deps));
+  reg('telemetrySink.verifyDeep', () => verifyCommand(deps, { deep: true }));
   reg('telemetrySink.repair', (opts?: unknown) => repairCommand(deps, (opts as { confirm?: boolean }) ?? {}));
   reg('telemetrySink.openEventsFile', () => openEventsFile(deps));
   reg('telemetrySink.revealEventsFolder', () => revealEventsFolder(deps));
