@@ -120,8 +120,8 @@ test('fuzz: the scanner either agrees with the full path or hands the line over;
     assert.equal(v.crc, true, ctx);
     const str = (s: number, e: number): string => buf.toString('utf8', s, e);
     assert.deepEqual(
-      { id: str(f.idStart, f.idEnd), sid: str(f.sidStart, f.sidEnd), seq: f.seq, type: str(f.typeStart, f.typeEnd), source: str(f.sourceStart, f.sourceEnd), ts: tsMsAt(buf, f.tsStart), fp: fingerprintAt(buf, f.idStart, f.idEnd) },
-      { id: env.id, sid: env.sid, seq: env.seq, type: env.type, source: env.source, ts: tsOf(env.ts), fp: fingerprint(env.id) },
+      { id: str(f.idStart, f.idEnd), sid: str(f.sidStart, f.sidEnd), seq: f.seq, type: str(f.typeStart, f.typeEnd), source: str(f.sourceStart, f.sourceEnd), ts: tsMsAt(buf, f.tsStart), tsCached: f.ts, fp: fingerprintAt(buf, f.idStart, f.idEnd) },
+      { id: env.id, sid: env.sid, seq: env.seq, type: env.type, source: env.source, ts: tsOf(env.ts), tsCached: tsOf(env.ts), fp: fingerprint(env.id) },
       ctx,
     );
     assert.deepEqual(JSON.parse(str(f.dataStart, f.dataEnd)), env.data, ctx);
@@ -162,7 +162,13 @@ test('fuzz: the JSON validator accepts exactly what JSON.parse accepts (as one o
     }
     const got = skipJsonObject(b, 0, b.length);
     assert.equal(got === b.length, ok, `seed ${SEED}, case ${i}: ${JSON.stringify(b.toString('latin1'))}`);
-    if (ok) valid++;
+    if (ok) {
+      valid++;
+      // Cut short, with tempting bytes just past the cut: it must not read beyond `end`.
+      const cut = b.length - 1 - r(Math.min(4, b.length - 1));
+      const tempt = Buffer.concat([b.subarray(0, cut), Buffer.from('"}:,]'.slice(r(5)))]);
+      assert.equal(skipJsonObject(tempt, 0, cut), -1, `seed ${SEED}, case ${i} cut at ${cut}`);
+    }
   }
   assert.ok(valid > 5000, `${valid} valid objects among the cases`);
 });

@@ -119,12 +119,47 @@ function scalar(b: Uint8Array, i: number, end: number): number {
 }
 
 /**
+ * The common shape first: a flat object of "key":scalar members written without whitespace (what
+ * JSON.stringify makes of small event data), in one tight loop. Its end, or -1 for anything else
+ * (nesting, whitespace, escapes, unusual numbers, invalid JSON) — the general routine decides then.
+ */
+function flatObject(b: Uint8Array, p: number, end: number): number {
+  let i = p + 1;
+  if (i < end && b[i] === 0x7d) return i + 1;
+  for (;;) {
+    if (i >= end || b[i] !== 0x22) return -1;
+    while (++i < end && PLAIN[b[i]!] === 1);
+    if (i + 2 >= end || b[i] !== 0x22 || b[i + 1] !== 0x3a) return -1;
+    i += 2;
+    let c = b[i]!;
+    if (c === 0x22) {
+      while (++i < end && PLAIN[b[i]!] === 1);
+      if (i >= end || b[i] !== 0x22) return -1;
+      i++;
+    } else if (c >= 0x31 && c <= 0x39) {
+      while (++i < end && (c = b[i]!) >= 0x30 && c <= 0x39);
+    } else if (c === 0x30) i++;
+    else if (c === 0x74 || c === 0x66 || c === 0x6e) i = skipLiteral(b, i, end);
+    else return -1;
+    if (i < 0 || i >= end) return -1;
+    c = b[i]!;
+    if (c === 0x2c) i++;
+    else return c === 0x7d ? i + 1 : -1;
+  }
+}
+
+/**
  * The JSON object whose `{` is at p, read no further than `end`: the index just after its closing
  * `}`, or -1 when it is not valid JSON within [p, end) (or nests deeper than the scanner goes).
- * Iterative (an explicit stack), so deep nesting cannot overflow the call stack.
  */
 export function skipJsonObject(b: Uint8Array, p: number, end: number): number {
   if (b[p] !== 0x7b) return -1;
+  const flat = flatObject(b, p, end);
+  return flat > 0 ? flat : anyObject(b, p, end);
+}
+
+/** The general routine: iterative (an explicit stack), so deep nesting cannot overflow the call stack. */
+function anyObject(b: Uint8Array, p: number, end: number): number {
   let sp = 0;
   stack[sp++] = OBJ;
   let i = p + 1;

@@ -87,10 +87,17 @@ const num = (v: unknown): number => (typeof v === 'number' ? v : NaN);
 /** Classifies a packet; with `into` (in-process), its arrays are reused when large enough. */
 export function classifyPacket(p: Packet, into?: PacketResult): PacketResult {
   const c = new Classifier(p, into);
-  const fast = !p.deep && !p.single;
-  forEachLine(p, c.buf, (s, e) => {
-    if (!fast || e - s > p.maxLine || !c.fast(s, e)) c.slow(s, e);
-  });
+  if (p.deep || p.single) {
+    forEachLine(p, c.buf, (s, e) => c.slow(s, e));
+    return c.r;
+  }
+  // The hot loop, without a callback per line.
+  const b = c.buf;
+  for (let s = 0; s < p.used; ) {
+    const e = b.indexOf(10, s);
+    if (e - s > p.maxLine || !c.fast(s, e)) c.slow(s, e);
+    s = e + 1;
+  }
   return c.r;
 }
 
@@ -136,7 +143,7 @@ class Classifier {
     r.sid[i] = sidIntern.intern(f.sidStart, f.sidEnd);
     r.type[i] = typeIntern.intern(f.typeStart, f.typeEnd);
     r.sseq[i] = f.seq;
-    r.ts[i] = tsMsAt(b, f.tsStart);
+    r.ts[i] = f.ts;
     r.fp[i] = fingerprintAt(b, f.idStart, f.idEnd);
     r.fast++;
     return true;

@@ -16,8 +16,9 @@ import { skipJsonObject } from './jsonScan';
 export interface CanonicalFields {
   idStart: number;
   idEnd: number;
-  /** Start of the 24 ts bytes (`YYYY-MM-DDTHH:MM:SS.mmmZ`). */
+  /** Start of the 24 ts bytes (`YYYY-MM-DDTHH:MM:SS.mmmZ`), and their value in ms since the epoch. */
   tsStart: number;
+  ts: number;
   sidStart: number;
   sidEnd: number;
   seq: number;
@@ -31,7 +32,7 @@ export interface CanonicalFields {
 }
 
 export function newCanonicalFields(): CanonicalFields {
-  return { idStart: 0, idEnd: 0, tsStart: 0, sidStart: 0, sidEnd: 0, seq: 0, typeStart: 0, typeEnd: 0, sourceStart: 0, sourceEnd: 0, dataStart: 0, dataEnd: 0 };
+  return { idStart: 0, idEnd: 0, tsStart: 0, ts: 0, sidStart: 0, sidEnd: 0, seq: 0, typeStart: 0, typeEnd: 0, sourceStart: 0, sourceEnd: 0, dataStart: 0, dataEnd: 0 };
 }
 
 const enc = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0));
@@ -106,13 +107,36 @@ function idEnd(b: Uint8Array, p: number, lim: number): number {
   return q > p && q < lim && b[q] === 0x22 ? q : -1;
 }
 
-function tsShape(b: Uint8Array, p: number): boolean {
-  for (let i = 0; i < 24; i++) {
-    const c = b[p + i]!;
-    const t = TS[i]!;
-    if (t === 0x30 ? c < 0x30 || c > 0x39 : c !== t) return false;
+/** The last ts minute ("YYYY-MM-DDTHH:MM", as 4 words) whose shape was checked, and its ms. */
+let tsW0 = 0;
+let tsW1 = 0;
+let tsW2 = 0;
+let tsW3 = 0;
+let tsBase = NaN;
+
+const digit = (c: number): number => (c >= 0x30 && c <= 0x39 ? c - 0x30 : NaN);
+
+/**
+ * The ts at p in ms, or NaN when it does not have the schema's shape. Events come many per minute:
+ * the minute part is checked and converted once (Date.UTC is linear in seconds and ms, so adding
+ * them to the minute's value is exact).
+ */
+function tsValue(b: Uint8Array, d: DataView<ArrayBufferLike>, p: number): number {
+  const w0 = d.getInt32(p, true);
+  const w1 = d.getInt32(p + 4, true);
+  const w2 = d.getInt32(p + 8, true);
+  const w3 = d.getInt32(p + 12, true);
+  if (w0 !== tsW0 || w1 !== tsW1 || w2 !== tsW2 || w3 !== tsW3 || Number.isNaN(tsBase)) {
+    for (let i = 0; i < 16; i++) {
+      const c = b[p + i]!;
+      const t = TS[i]!;
+      if (t === 0x30 ? c < 0x30 || c > 0x39 : c !== t) return NaN;
+    }
+    tsBase = Date.UTC(digitsAt(b, p, 4), digitsAt(b, p + 5, 2) - 1, digitsAt(b, p + 8, 2), digitsAt(b, p + 11, 2), digitsAt(b, p + 14, 2), 0, 0);
+    [tsW0, tsW1, tsW2, tsW3] = [w0, w1, w2, w3];
   }
-  return true;
+  if (b[p + 16] !== 0x3a || b[p + 19] !== 0x2e || b[p + 23] !== 0x5a) return NaN;
+  return tsBase + (digit(b[p + 17]!) * 10 + digit(b[p + 18]!)) * 1000 + digit(b[p + 20]!) * 100 + digit(b[p + 21]!) * 10 + digit(b[p + 22]!);
 }
 
 /** `[a-z0-9_]+(\.[a-z0-9_]+)*` up to its closing quote (at most 128 bytes): the quote's index, or -1. */
@@ -194,7 +218,8 @@ export function scanCanonical(b: Uint8Array, start: number, end: number, f: Cano
   f.idStart = p;
   f.idEnd = q;
   p = q + K_TS.len;
-  if (!tsShape(b, p) || !eq(d, p + 24, K_SID)) return false;
+  f.ts = tsValue(b, d, p);
+  if (Number.isNaN(f.ts) || !eq(d, p + 24, K_SID)) return false;
   f.tsStart = p;
   p += 24 + K_SID.len;
   q = idEnd(b, p, tail);
@@ -246,22 +271,9 @@ function digitsAt(b: Uint8Array, p: number, k: number): number {
   return v;
 }
 
-/** The last minute seen ("YYYY-MM-DDTHH:MM" as a number) and its ms: events come many per minute. */
-let tsKeyHi = -1;
-let tsKeyLo = -1;
-let tsBase = 0;
-
 /** ms since the epoch of the 24 ts bytes at p (shape already checked), as Date.UTC reads the fields. */
 export function tsMsAt(b: Uint8Array, p: number): number {
-  const hi = digitsAt(b, p, 4) * 10000 + digitsAt(b, p + 5, 2) * 100 + digitsAt(b, p + 8, 2);
-  const lo = digitsAt(b, p + 11, 2) * 100 + digitsAt(b, p + 14, 2);
-  if (hi !== tsKeyHi || lo !== tsKeyLo) {
-    // Date.UTC is linear in seconds and ms, so the minute's base plus both is exact.
-    tsBase = Date.UTC(digitsAt(b, p, 4), digitsAt(b, p + 5, 2) - 1, digitsAt(b, p + 8, 2), digitsAt(b, p + 11, 2), digitsAt(b, p + 14, 2), 0, 0);
-    tsKeyHi = hi;
-    tsKeyLo = lo;
-  }
-  return tsBase + digitsAt(b, p + 17, 2) * 1000 + digitsAt(b, p + 20, 3);
+  return Date.UTC(digitsAt(b, p, 4), digitsAt(b, p + 5, 2) - 1, digitsAt(b, p + 8, 2), digitsAt(b, p + 11, 2), digitsAt(b, p + 14, 2), digitsAt(b, p + 17, 2), digitsAt(b, p + 20, 3));
 }
 
 /** The same 52-bit fingerprint as idset.fingerprint(s) for the ASCII string held in b[s, e). */
