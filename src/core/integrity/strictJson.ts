@@ -84,5 +84,5 @@ export function strictJsonProblem(text: string): string | undefined {
 
 /** For lines with a crc (only the header is checked): a message when seq is not a safe integer. */
 export function unsafeSeqProblem(seq: number): string | undefined {
-  return Number.isSafeInteger(seq) ? undefined : `field "seq": ${seq} is beyond 2^53 − 1, where readers disagree on its value`;
+  return Number.isSafeInteger(seq) ? undefined : `field "seq" is not an integer below 2^53 (it reads as ${seq}): readers disagree on its value`;
 }
