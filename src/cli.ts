@@ -15,7 +15,7 @@ Usage:
   telemetry-sink record [--file F] [--lock auto|flock|lockfile] [--fsync never|batch|always]
                         [--lock-timeout MS] [--rotate-bytes N] [--max-files N] [--max-age-days N]
                         [--wait MS] [--no-session]
-  telemetry-sink verify [--file F] [--all] [--json] [--max-problems N] [--jobs N]
+  telemetry-sink verify [--file F] [--all] [--json] [--max-problems N] [--jobs N] [--deep]
   telemetry-sink repair [--file F] [--json] [--lock-timeout MS]
   telemetry-sink stats  [--file F] [--range 24h|7d|30d|all] [--json | --csv [--table ID]] [--no-cache]
   telemetry-sink <command> --help

@@ -92,6 +92,7 @@ export function activate(context: vscode.ExtensionContext): LocalTelemetrySinkAp
     context.subscriptions.push(vscode.commands.registerCommand(id, fn));
   };
   reg('telemetrySink.verify', () => verifyCommand(deps));
+  reg('telemetrySink.verifyDeep', () => verifyCommand(deps, { deep: true }));
   // Arguments are ignored: Repair always asks first, whoever runs it.
   reg('telemetrySink.repair', () => repairCommand(deps, confirmRepair));
   reg('telemetrySink.openEventsFile', () => openEventsFile(deps));

@@ -6,6 +6,7 @@ import { MAX_LINE_BYTES } from '../core/sink/envelope';
 import { verify } from '../core/integrity/verify';
 import { repair } from '../core/integrity/repair';
 import { formatRepair, formatVerify } from '../core/integrity/format';
+import { DETAILED_PROGRESS_BYTES, progressText } from '../core/integrity/progress';
 import { intFlag, parseFlags } from './args';
 import { printError, printText } from './output';
 
@@ -18,6 +19,8 @@ const HELP: Record<string, string> = {
   --max-problems N   list at most N problems (default 100; all are counted)
   --max-line N       length cap per line in bytes (default ${MAX_LINE_BYTES}, the writer's cap)
   --jobs N           classify lines in N worker threads (default 0: in-process; faster, more memory)
+  --deep             parse every line (JSON.parse + schema) instead of the fast scanner for
+                     crc-verified lines; same checks and problems, slower (the report names the mode)
 
 Exit status: 0 clean, 1 problems found, 2 could not run.`,
   repair: `telemetry-sink repair — move damaged lines to a quarantine file, losslessly
@@ -34,17 +37,18 @@ Exit status: 0 repaired or clean, 1 failed, 2 could not run.`,
 
 export function progress(label: string): ((done: number, total: number) => void) | undefined {
   if (!process.stderr.isTTY) return undefined;
+  const t0 = Date.now();
   let last = 0;
   return (done, total) => {
     const now = Date.now();
-    if (now - last < 200 || total < 20e6) return;
+    if (now - last < 200 || total < DETAILED_PROGRESS_BYTES) return;
     last = now;
-    process.stderr.write(`\r${label} ${((done / total) * 100).toFixed(0)}% (${(done / 1e6).toFixed(0)} of ${(total / 1e6).toFixed(0)} MB)`);
+    process.stderr.write(`\r\x1b[K${label} ${((done / total) * 100).toFixed(0)}% (${progressText(done, total, now - t0)})`);
   };
 }
 
 export async function runIntegrityCommand(cmd: 'verify' | 'repair', argv: string[]): Promise<number> {
-  const f = parseFlags(argv, ['file', 'max-problems', 'max-line', 'lock-timeout', 'jobs'], ['all', 'json', 'help']);
+  const f = parseFlags(argv, ['file', 'max-problems', 'max-line', 'lock-timeout', 'jobs'], ['all', 'json', 'help', ...(cmd === 'verify' ? ['deep'] : [])]);
   if (f.help) {
     process.stdout.write(HELP[cmd] + '\n');
     return 0;
@@ -54,7 +58,7 @@ export async function runIntegrityCommand(cmd: 'verify' | 'repair', argv: string
   try {
     if (cmd === 'verify') {
       const p = progress('verifying');
-      const r = await verify({ file, all: !!f.all, maxProblems: intFlag('max-problems', f['max-problems'], 100), maxLineBytes: intFlag('max-line', f['max-line'], MAX_LINE_BYTES), workers: intFlag('jobs', f.jobs, 0), onProgress: p });
+      const r = await verify({ file, all: !!f.all, maxProblems: intFlag('max-problems', f['max-problems'], 100), maxLineBytes: intFlag('max-line', f['max-line'], MAX_LINE_BYTES), workers: intFlag('jobs', f.jobs, 0), deep: !!f.deep, onProgress: p });
       if (p) process.stderr.write('\r\x1b[K');
       if (json) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
       else printText(formatVerify(r));

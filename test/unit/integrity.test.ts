@@ -17,15 +17,25 @@ function line(seq: number, opts: { sid?: string; type?: string; data?: Record<st
 }
 const good = (from: number, to: number, sid = SID): string => Array.from({ length: to - from + 1 }, (_, i) => line(from + i, { sid })).join('');
 
-/** Every corpus file is verified in-process and with two worker threads: the reports must agree. */
+/** Only what must differ between runs of the same file: timing, threads, mode and the fast-path count. */
+const strip = (r: VerifyReport): unknown => ({ ...r, elapsedMs: 0, megabytesPerSecond: 0, parallel: 0, mode: '', totals: { ...r.totals, fastPath: 0 } });
+
+/**
+ * Every corpus file is verified in-process, with two worker threads, and in deep mode (every line
+ * parsed, no fast scanner): the three reports must agree.
+ */
 async function check(content: string | Buffer): Promise<VerifyReport> {
   const file = path.join(tmp(), 'events.jsonl');
   fs.writeFileSync(file, content);
   const inProcess = await verify({ file, maxProblems: 1000, workers: 0 });
   const threaded = await verify({ file, maxProblems: 1000, workers: 2 });
+  const deep = await verify({ file, maxProblems: 1000, deep: true });
   assert.equal(threaded.parallel, 2);
-  const strip = (r: VerifyReport): unknown => ({ ...r, elapsedMs: 0, megabytesPerSecond: 0, parallel: 0 });
+  assert.equal(inProcess.mode, 'fast');
+  assert.equal(deep.mode, 'deep');
+  assert.equal(deep.totals.fastPath, 0);
   assert.deepEqual(strip(threaded), strip(inProcess), 'worker threads report exactly what the in-process path does');
+  assert.deepEqual(strip(deep), strip(inProcess), 'deep mode reports exactly what the fast path does');
   return inProcess;
 }
 const codes = (r: VerifyReport): string[] => r.problems.map((p) => `${p.line}:${p.code}`);
@@ -155,6 +165,9 @@ test('property: random damage to a random line of a file with crcs is always fou
     fs.writeFileSync(file, damaged);
     const r = await verify({ file });
     assert.equal(r.clean, false, `round ${round}: damage kind ${kind} at byte ${pos} (line ${li + 1}) went unnoticed`);
+    const deep = await verify({ file, deep: true });
+    const key = (x: VerifyReport): string[] => x.problems.map((p) => `${p.code} ${p.line} ${p.offset} ${p.sid ?? ''} ${p.message}`);
+    assert.deepEqual(key(deep), key(r), `round ${round}: deep mode finds the same problems (codes, lines, offsets, sessions)`);
   }
 });
 

@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { checkLineCrc, EnvelopeV1 } from '../sink/envelope';
 import { envelopeValidator, schemaMessage } from './schema';
+import { strictJsonProblem, unsafeSeqProblem } from './strictJson';
 import type { RawLine } from './reader';
 
 /** Reason codes for one damaged line. Stable: they appear in --json output and quarantine files. */
@@ -15,7 +16,9 @@ export type LineProblem =
   | 'invalid_json'
   | 'not_object'
   | 'schema'
-  | 'crc_mismatch';
+  | 'crc_mismatch'
+  /** Duplicate keys or integers past 2^53 − 1 (lines without crc), or an unsafe seq (any line). */
+  | 'ambiguous_json';
 
 export interface Verdict {
   problem?: LineProblem;
@@ -77,9 +80,16 @@ export function classifyLine(l: RawLine, maxLineBytes: number): Verdict {
   if (!validate(obj)) return { problem: first ?? 'schema', message: firstMsg ?? schemaMessage(validate) };
   const env = obj;
   const crc = env.crc === undefined ? undefined : checkLineCrc(b);
+  // An unsafe seq cannot be tracked (it reads as another number), so such a line gives no envelope.
+  const safeSeq = Number.isSafeInteger(env.seq);
   if (env.crc !== undefined && crc !== true) {
-    return { problem: first ?? 'crc_mismatch', message: firstMsg ?? (crc === undefined ? 'crc is not the last member' : 'crc does not match the line (damaged after writing)'), env, crc: false };
+    const message = firstMsg ?? (crc === undefined ? 'crc is not the last member' : 'crc does not match the line (damaged after writing)');
+    return safeSeq ? { problem: first ?? 'crc_mismatch', message, env, crc: false } : { problem: first ?? 'crc_mismatch', message, crc: false };
   }
+  // Lines with a crc were sealed by a writer of this format (JSON.stringify: no duplicate keys);
+  // lines without one get the strict reading.
+  const ambiguous = (crc === undefined ? strictJsonProblem(text) : undefined) ?? unsafeSeqProblem(env.seq);
+  if (ambiguous) return { problem: first ?? 'ambiguous_json', message: firstMsg ?? ambiguous, crc };
   return first ? { problem: first, message: firstMsg, env, crc } : { env, crc };
 }
 

@@ -11,7 +11,7 @@ export function formatVerify(r: VerifyReport): string {
   const bytes = r.files.reduce((a, f) => a + f.checkedBytes, 0);
   const where = r.files.length === 1 ? r.files[0]!.path : `${r.files.length} files (${path.basename(r.files[r.files.length - 1]!.path)} and its rotated set)`;
   out.push(`${r.clean ? 'CLEAN' : 'PROBLEMS FOUND'}: ${where}`);
-  out.push(`  ${n(r.totals.lines)} lines, ${mb(bytes)} checked in ${r.elapsedMs} ms (${r.megabytesPerSecond} MB/s)`);
+  out.push(`  ${n(r.totals.lines)} lines, ${mb(bytes)} checked in ${r.elapsedMs} ms (${r.megabytesPerSecond} MB/s), ${r.mode === 'deep' ? 'deep mode: every line parsed' : 'fast mode: crc-verified lines scanned, the rest parsed'}`);
   const t = r.totals;
   out.push(`  valid ${n(t.valid)} · invalid ${n(t.invalid)} · lost ${n(t.lost)} · dropped (accounted) ${n(t.dropped)} · duplicates ${n(t.duplicates)} · out of order ${n(t.outOfOrder)} · duplicate ids ${n(t.duplicateIds)} · torn ${n(t.torn)}`);
   if (t.invalid) out.push(`  invalid by reason: ${Object.entries(t.invalidByReason).map(([k, v]) => `${k} ${n(v)}`).join(', ')}`);

@@ -1,7 +1,5 @@
 import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { openUnlinkedTemp, readFullAt, writeAllAt } from './spill';
 
 /**
  * Duplicate detection over millions of ids in constant memory: each id becomes a 52-bit
@@ -26,27 +24,26 @@ export function fingerprint(s: string): number {
 }
 
 export class FingerprintSet {
-  private cur = new Float64Array(CHUNK);
+  /** Grows to CHUNK entries (small files stay small), then spills. */
+  private cur = new Float64Array(4096);
   private n = 0;
-  private spill: { fd: number; path: string; runs: number[] } | undefined;
+  private spill: { fd: number; runs: number[] } | undefined;
 
   add(fp: number): void {
+    if (this.n === this.cur.length) {
+      if (this.n < CHUNK) {
+        const g = new Float64Array(this.n * 2);
+        g.set(this.cur);
+        this.cur = g;
+      } else this.spillRun();
+    }
     this.cur[this.n++] = fp;
-    if (this.n === CHUNK) this.spillRun();
   }
 
   private spillRun(): void {
     this.cur.sort();
-    if (!this.spill) {
-      const p = path.join(os.tmpdir(), `telemetry-sink-ids-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
-      this.spill = { fd: fs.openSync(p, 'wx+', 0o600), path: p, runs: [] };
-      // Gone from the folder at once: nothing is left behind even if this process dies.
-      fs.unlinkSync(p);
-    }
-    const buf = Buffer.from(this.cur.buffer, this.cur.byteOffset, this.n * 8);
-    const at = this.spill.runs.length * CHUNK * 8;
-    let off = 0;
-    while (off < buf.length) off += fs.writeSync(this.spill.fd, buf, off, buf.length - off, at + off);
+    this.spill ??= { fd: openUnlinkedTemp('telemetry-sink-ids'), runs: [] };
+    writeAllAt(this.spill.fd, new Uint8Array(this.cur.buffer, this.cur.byteOffset, this.n * 8), this.spill.runs.length * CHUNK * 8);
     this.spill.runs.push(this.n);
     this.n = 0;
   }
@@ -54,6 +51,13 @@ export class FingerprintSet {
   /** Fingerprints seen more than once. Consumes the set. */
   duplicates(): Set<number> {
     const last = this.cur.subarray(0, this.n).sort();
+    if (!this.spill) {
+      // One sorted run: neighbours.
+      const out = new Set<number>();
+      for (let i = 1; i < last.length; i++) if (last[i] === last[i - 1]) out.add(last[i]!);
+      this.dispose();
+      return out;
+    }
     const sources: Array<{ buf: Float64Array; i: number; len: number; refill: () => void }> = [];
     if (this.spill) {
       const { fd, runs } = this.spill;
@@ -67,13 +71,7 @@ export class FingerprintSet {
             src.i = 0;
             return;
           }
-          const view = Buffer.from(buf.buffer, 0, k * 8);
-          let got = 0;
-          while (got < view.length) {
-            const m = fs.readSync(fd, view, got, view.length - got, r * CHUNK * 8 + src.read * 8 + got);
-            if (m === 0) break;
-            got += m;
-          }
+          readFullAt(fd, new Uint8Array(buf.buffer, 0, k * 8), r * CHUNK * 8 + src.read * 8);
           src.read += k;
           src.len = k;
           src.i = 0;

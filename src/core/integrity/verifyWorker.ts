@@ -2,8 +2,8 @@
 import { parentPort } from 'node:worker_threads';
 import { classifyPacket, Packet, packetTransfer, resultTransfer } from './packet';
 
-// The packet goes back with its result (transferred, not copied): the caller needs its bytes
-// for excerpts of sequence-level problems.
+// The packet's buffer goes back with its result (transferred, not copied): it is one of the
+// caller's fixed set of read buffers.
 parentPort?.on('message', (p: Packet) => {
   const r = classifyPacket(p);
   parentPort!.postMessage({ p, r }, [...resultTransfer(r), ...packetTransfer(p)]);

@@ -24,6 +24,14 @@ describe('verify and repair commands on a damaged file', () => {
   it('Verify Integrity lists the problems', async () => {
     const r = (await vscode.commands.executeCommand('telemetrySink.verify')) as VerifyReport;
     assert.equal(r.clean, false);
+    assert.equal(r.mode, 'fast');
+    assert.deepEqual(r.problems.map((p) => `${p.line}:${p.code}`), ['1:torn', '2:invalid_json']);
+  });
+
+  it('Verify Integrity (Deep) parses every line, finds the same problems and names its mode', async () => {
+    const r = (await vscode.commands.executeCommand('telemetrySink.verifyDeep')) as VerifyReport;
+    assert.equal(r.mode, 'deep');
+    assert.equal(r.totals.fastPath, 0);
     assert.deepEqual(r.problems.map((p) => `${p.line}:${p.code}`), ['1:torn', '2:invalid_json']);
   });
 
