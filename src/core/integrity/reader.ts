@@ -24,6 +24,9 @@ export interface ScanOptions {
   afterChunk?: () => Promise<void> | void;
   /** Read this already-open fd (left open) instead of opening `file`: the inode that was sized. */
   fd?: number;
+  /** Start here (a line start) instead of 0; lines are numbered from `firstLine` + 1 (the shipper resumes). */
+  start?: number;
+  firstLine?: number;
 }
 
 export class IntegrityError extends Error {
@@ -60,9 +63,9 @@ export async function scanLines(file: string, end: number, onLine: (l: RawLine) 
   let parts: Buffer[] = [];
   let partsLen = 0;
   let lineLen = 0; // full length of the current (carried) line, even past the cap
-  let lineNo = 0;
-  let lineStart = 0;
-  let pos = 0;
+  let lineNo = opts.firstLine ?? 0;
+  let pos = opts.start ?? 0;
+  let lineStart = pos;
   try {
     while (pos < end) {
       if (opts.signal?.aborted) throw new IntegrityError('ERR_CANCELLED', 'cancelled');
@@ -121,7 +124,7 @@ export async function scanLines(file: string, end: number, onLine: (l: RawLine) 
   } finally {
     await fh?.close();
   }
-  return lineNo;
+  return lineNo - (opts.firstLine ?? 0);
 }
 
 function readError(file: string, err: unknown): IntegrityError {
