@@ -1,0 +1,96 @@
+/**
+ * One envelope → one JSONEachRow row. The columns are defined once here; the DDL is built from them.
+ * ClickHouse 18.16 has no DateTime64 and no JSON type: `ts` is DateTime('UTC') (seconds) plus `ts_ms`,
+ * and `data` is the raw JSON text of the payload (compact, so visitParamExtract* works on it).
+ */
+import type { EnvelopeV1 } from '../sink/envelope';
+import { CRC_SUFFIX_LEN } from '../sink/envelope';
+
+export interface Column {
+  name: string;
+  type: string;
+  doc: string;
+}
+
+export const COLUMNS: readonly Column[] = [
+  { name: 'sid', type: 'String', doc: 'writer session' },
+  { name: 'seq', type: 'UInt64', doc: 'per-session sequence number' },
+  { name: 'id', type: 'String', doc: 'event id' },
+  { name: 'ts', type: "DateTime('UTC')", doc: 'event time, seconds' },
+  { name: 'ts_ms', type: 'UInt16', doc: 'milliseconds of ts' },
+  { name: 'type', type: 'String', doc: 'event type' },
+  { name: 'source', type: 'String', doc: 'vscode, cli, http or api:<extension id>' },
+  { name: 'origin', type: 'String', doc: 'host/user: salted hash (h:…) by default' },
+  { name: 'language', type: 'String', doc: "data.language_id ('' when absent)" },
+  { name: 'ai_provider', type: 'String', doc: 'gen_ai.provider.name (AI events)' },
+  { name: 'ai_model', type: 'String', doc: 'gen_ai.request.model (AI events)' },
+  { name: 'ai_kind', type: 'String', doc: 'shown, accepted, partially_accepted, rejected, error' },
+  { name: 'ai_detection', type: 'String', doc: 'reported or heuristic' },
+  { name: 'ai_latency_ms', type: 'Nullable(Float64)', doc: 'latency_ms' },
+  { name: 'ai_input_tokens', type: 'Nullable(UInt64)', doc: 'gen_ai.usage.input_tokens' },
+  { name: 'ai_output_tokens', type: 'Nullable(UInt64)', doc: 'gen_ai.usage.output_tokens' },
+  { name: 'ai_is_local', type: 'Nullable(UInt8)', doc: 'is_local (1/0)' },
+  { name: 'data', type: 'String', doc: 'the payload as raw JSON text' },
+];
+
+const MAX_DATETIME = 4294967295;
+const AI_PREFIX = 'ai.completion.';
+
+const str = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : '""');
+const num = (v: unknown): string => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? String(v) : 'null');
+const count = (v: unknown): string => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? String(v) : 'null');
+const bool = (v: unknown): string => (v === true ? '1' : v === false ? '0' : 'null');
+
+/**
+ * The payload's JSON text exactly as the line holds it, when the line is the appender's canonical
+ * shape (members in order, crc last and verified); otherwise the payload re-serialized compactly.
+ */
+export function rawData(env: EnvelopeV1, line: Buffer, crcVerified: boolean): string {
+  if (crcVerified) {
+    const head = '{"v":1,"id":' + JSON.stringify(env.id) + ',"ts":"' + env.ts + '","sid":' + JSON.stringify(env.sid) + ',"seq":' + env.seq + ',"type":"' + env.type + '","source":"' + env.source + '","data":';
+    const n = head.length;
+    const end = line.length - CRC_SUFFIX_LEN;
+    // latin1 maps bytes 1:1, so an ASCII head compares exactly; a non-ASCII id or sid falls through.
+    if (end > n && line[n] === 0x7b && line[end - 1] === 0x7d && line.toString('latin1', 0, n) === head) return line.toString('utf8', n, end);
+  }
+  return JSON.stringify(env.data);
+}
+
+/** ts "YYYY-MM-DDTHH:MM:SS.mmmZ" (the schema's form) → [seconds, milliseconds]; out of DateTime range → [0, ms]. */
+export function splitTs(ts: string): [number, number] {
+  const ms = Date.parse(ts);
+  if (!Number.isFinite(ms)) return [0, 0];
+  const s = Math.floor(ms / 1000);
+  return [s >= 0 && s <= MAX_DATETIME ? s : 0, ms - s * 1000];
+}
+
+/** One row (with its trailing newline) for INSERT … FORMAT JSONEachRow. `originJson` is a JSON string. */
+export function toRow(env: EnvelopeV1, line: Buffer, crcVerified: boolean, originJson: string): string {
+  const d = env.data;
+  const [sec, ms] = splitTs(env.ts);
+  let ai = '';
+  if (env.type.startsWith(AI_PREFIX)) {
+    ai =
+      ',"ai_provider":' + str(d['gen_ai.provider.name']) +
+      ',"ai_model":' + str(d['gen_ai.request.model']) +
+      ',"ai_kind":' + str(typeof d.kind === 'string' ? d.kind : env.type.slice(AI_PREFIX.length)) +
+      ',"ai_detection":' + str(d.detection) +
+      ',"ai_latency_ms":' + num(d.latency_ms) +
+      ',"ai_input_tokens":' + count(d['gen_ai.usage.input_tokens']) +
+      ',"ai_output_tokens":' + count(d['gen_ai.usage.output_tokens']) +
+      ',"ai_is_local":' + bool(d.is_local);
+  }
+  return (
+    '{"sid":' + JSON.stringify(env.sid) +
+    ',"seq":' + env.seq +
+    ',"id":' + JSON.stringify(env.id) +
+    ',"ts":' + sec +
+    ',"ts_ms":' + ms +
+    ',"type":"' + env.type + '","source":"' + env.source + '"' +
+    ',"origin":' + originJson +
+    ',"language":' + str(d.language_id) +
+    ai +
+    ',"data":' + JSON.stringify(rawData(env, line, crcVerified)) +
+    '}\n'
+  );
+}
