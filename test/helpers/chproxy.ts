@@ -15,6 +15,11 @@ export class ChProxy {
   failInsertsAfter = Infinity;
   /** Requests turned away (dropped or 500). */
   refused = 0;
+  /** Hold each INSERT's answer this long after the server gave it (a slow network: the server has
+   * the rows, the shipper does not know yet — the window in which a crash makes it send them again). */
+  answerDelayMs = 0;
+  /** Rows of INSERTs the server acknowledged (200), re-sends included. */
+  rowsAcked = 0;
   private constructor(private readonly server: http.Server, private readonly target: number) {}
 
   get url(): string {
@@ -45,12 +50,20 @@ export class ChProxy {
         return;
       }
       if (isInsert) this.inserts++;
+      const body = Buffer.concat(parts);
       const fwd = http.request({ host: '127.0.0.1', port: this.target, method: req.method, path: req.url, headers: req.headers }, (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
+        const chunks: Buffer[] = [];
+        up.on('data', (d: Buffer) => chunks.push(d));
+        up.on('end', () => {
+          if (isInsert && up.statusCode === 200) this.rowsAcked += body.toString('utf8').split('\n').filter(Boolean).length;
+          setTimeout(() => {
+            res.writeHead(up.statusCode ?? 502, up.headers);
+            res.end(Buffer.concat(chunks));
+          }, isInsert ? this.answerDelayMs : 0);
+        });
       });
       fwd.on('error', () => req.socket.destroy());
-      fwd.end(Buffer.concat(parts));
+      fwd.end(body);
     });
   }
 

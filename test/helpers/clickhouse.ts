@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { freePort } from './ports';
+import * as net from 'node:net';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 let installed: { ok: boolean; reason?: string } | undefined;
@@ -59,8 +59,21 @@ export class ClickHouseServer {
   }
 
   static async create(): Promise<ClickHouseServer> {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lts-clickhouse-'));
-    const s = new ClickHouseServer(dir, await freePort(), await freePort());
+    for (let attempt = 1; ; attempt++) {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lts-clickhouse-'));
+      const [h, t] = await twoFreePorts();
+      try {
+        return await ClickHouseServer.createIn(dir, h, t);
+      } catch (err) {
+        fs.rmSync(dir, { recursive: true, force: true });
+        // Another process took a port between our probe and the server's bind: take new ones.
+        if (attempt >= 3 || !/Address already in use/.test(String(err))) throw err;
+      }
+    }
+  }
+
+  private static async createIn(dir: string, httpPort: number, tcpPort: number): Promise<ClickHouseServer> {
+    const s = new ClickHouseServer(dir, httpPort, tcpPort);
     fs.mkdirSync(path.join(dir, 'data'));
     fs.mkdirSync(path.join(dir, 'tmp'));
     fs.writeFileSync(
@@ -147,6 +160,20 @@ export class ClickHouseServer {
   async scalar(sql: string): Promise<number> {
     return Number((await this.query(sql)).trim());
   }
+}
+
+/** Two distinct free loopback ports (both probes held open together, so they cannot be the same). */
+async function twoFreePorts(): Promise<[number, number]> {
+  const open = (): Promise<net.Server> => new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const a = await open();
+  const b = await open();
+  const ports = [(a.address() as net.AddressInfo).port, (b.address() as net.AddressInfo).port] as [number, number];
+  await Promise.all([a, b].map((s) => new Promise((r) => s.close(r))));
+  return ports;
 }
 
 const servers = new Set<ClickHouseServer>();

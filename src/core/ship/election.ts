@@ -1,13 +1,13 @@
 /**
  * One shipper per (events file set, destination): an exclusive flock on `<file>.ship-<key>.lock`
- * beside the events file (the flock backend of sink/locks.ts, only non-blocking attempts). The kernel
- * drops it when the holder exits or dies, so a standby takes over on its next attempt. The CLI and
- * every VS Code window use the same lock file, so they exclude each other too.
- *
- * Where flock cannot load, a lock file (`….lock.owner`, O_EXCL) stands in: taken over at once when its
- * holder's pid is dead on this host, or when its holder stopped refreshing it for 30 s; a holder
- * that finds it taken stops before its next batch (`held()`), and a batch it had in flight is at worst
- * a duplicate that FINAL collapses.
+ * beside the events file (the flock backend of sink/locks.ts, only non-blocking attempts), plus a
+ * lease file `….lock.owner` (O_EXCL, pid + token) that every shipper takes too — so a shipper that
+ * cannot load flock (desktop VS Code's Electron today) and one that can still exclude each other.
+ * The kernel drops the flock when its holder exits or dies; the lease is taken over at once when its
+ * holder's pid is dead on this host, or when it was not refreshed for 30 s (its holder was stopped).
+ * A holder that finds its lease taken stops before its next batch (`held()`); a batch it had in
+ * flight is at worst a duplicate that FINAL collapses. The CLI and every VS Code window use the same
+ * files, so they exclude each other.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -20,10 +20,12 @@ const LEASE_MS = 30_000;
 const REFRESH_MS = 5_000;
 
 export class ShipLock {
+  /** flock + lease where fs-ext loads, the lease alone where it cannot. */
   readonly backend: 'flock' | 'lockfile';
   private fd: number | undefined;
-  private flock: FlockBackend | undefined;
-  private owner: LockfileBackend | undefined;
+  private readonly flock: FlockBackend | undefined;
+  private readonly owner: LockfileBackend;
+  private readonly ownerPath: string;
   private refresh: NodeJS.Timeout | undefined;
   private holding = false;
 
@@ -31,7 +33,8 @@ export class ShipLock {
     const fx = loadFsExt();
     this.backend = fx.mod ? 'flock' : 'lockfile';
     if (fx.mod) this.flock = new FlockBackend(fx.mod);
-    else this.owner = new LockfileBackend(`${lockPath}.owner`, { announce: false, staleMs: LEASE_MS });
+    this.ownerPath = `${lockPath}.owner`;
+    this.owner = new LockfileBackend(this.ownerPath, { announce: false, staleMs: LEASE_MS });
   }
 
   /** One non-blocking attempt. True when this object holds the lock (also when it already did). */
@@ -41,25 +44,34 @@ export class ShipLock {
     if (this.flock) {
       this.fd ??= openNoFollow(this.lockPath, fs.constants.O_RDWR | fs.constants.O_CREAT);
       if (this.fd === undefined) throw new ShipError('ERR_READ', `cannot create ${this.lockPath}`);
-      this.holding = this.flock.tryLock(this.fd);
-      if (!this.holding) this.closeFd();
-      return this.holding;
+      if (!this.flock.tryLock(this.fd)) {
+        this.closeFd();
+        return false;
+      }
     }
-    this.holding = this.owner!.tryLock();
-    if (this.holding) {
-      const p = `${this.lockPath}.owner`;
-      this.refresh = setInterval(() => {
-        const t = new Date();
-        if (this.owner!.stillHeld()) fs.utimes(p, t, t, () => undefined);
-      }, REFRESH_MS);
-      this.refresh.unref();
+    // A lease left by a dead holder is broken by the first attempt; the second then takes it.
+    let ok = false;
+    try {
+      ok = this.owner.tryLock() || this.owner.tryLock();
+    } finally {
+      if (!ok && this.flock) {
+        this.flock.unlock(this.fd!);
+        this.closeFd();
+      }
     }
-    return this.holding;
+    if (!ok) return false;
+    this.holding = true;
+    this.refresh = setInterval(() => {
+      const t = new Date();
+      if (this.owner.stillHeld()) fs.utimes(this.ownerPath, t, t, () => undefined);
+    }, REFRESH_MS);
+    this.refresh.unref();
+    return true;
   }
 
+  /** False once the lease was taken from this holder (it was stopped for longer than 30 s). */
   held(): boolean {
-    if (!this.holding) return false;
-    return this.flock ? true : this.owner!.stillHeld();
+    return this.holding && this.owner.stillHeld();
   }
 
   release(): void {
@@ -67,15 +79,14 @@ export class ShipLock {
     this.refresh = undefined;
     if (!this.holding) return;
     this.holding = false;
+    try {
+      this.owner.unlock();
+    } catch {
+      /* taken from us meanwhile: nothing of ours to remove */
+    }
     if (this.flock) {
       this.flock.unlock(this.fd!);
       this.closeFd();
-    } else {
-      try {
-        this.owner!.unlock();
-      } catch {
-        /* taken from us meanwhile: nothing of ours to remove */
-      }
     }
   }
 
