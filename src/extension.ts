@@ -11,7 +11,7 @@ import { AiHeuristicCollector } from './capture/aiHeuristic';
 import { StatusBar } from './ui/statusBar';
 import { ReportProvider } from './ui/report';
 import { IngestServer } from './core/ingest/http';
-import { toPrometheus } from './core/sink/metrics';
+import { shipToPrometheus, toPrometheus } from './core/sink/metrics';
 import { createApi } from './ingest/api';
 import type { LocalTelemetrySinkApi } from './core/ingest/local-telemetry-sink';
 import type { CommandDeps } from './commands/deps';
@@ -24,6 +24,8 @@ import { rotateNow } from './commands/rotate';
 import { setPaused } from './commands/pause';
 import { recordCommand } from './commands/record';
 import { showStatistics } from './commands/showStatistics';
+import { setClickhousePassword } from './commands/setClickhousePassword';
+import { ShipController } from './ship/controller';
 
 const FACTORIES: Record<Category, Array<(ctx: ReturnType<Runtime['captureContext']>) => Collector>> = {
   documents: [(c) => new DocumentCollector(c)],
@@ -76,6 +78,10 @@ export function activate(context: vscode.ExtensionContext): LocalTelemetrySinkAp
   const status = new StatusBar(rt);
   context.subscriptions.push(reports, status);
   const deps: CommandDeps = { rt, reports, status, flushCollectors };
+  // Shipping to ClickHouse: nothing of the shipper loads unless telemetrySink.ship.clickhouse.url is set.
+  const ship = new ShipController(rt, context.secrets, log);
+  context.subscriptions.push(ship);
+  void ship.sync();
 
   let ingest: IngestServer | undefined;
   let ingestKey = '';
@@ -93,7 +99,7 @@ export function activate(context: vscode.ExtensionContext): LocalTelemetrySinkAp
         record: (ev) => rt.recordStrict(ev.type, ev.data, 'http'),
         metrics: () => {
           const st = rt.stats();
-          return st ? toPrometheus(st, { sid: st.sid }) : '';
+          return (st ? toPrometheus(st, { sid: st.sid }) : '') + shipToPrometheus(ship.status());
         },
         log: (level, msg) => (level === 'error' ? log.error(msg) : log.info(msg)),
       });
@@ -117,6 +123,7 @@ export function activate(context: vscode.ExtensionContext): LocalTelemetrySinkAp
   reg('telemetrySink.resume', () => setPaused(deps, false));
   reg('telemetrySink.copyEventsFilePath', () => copyEventsFilePath(deps));
   reg('telemetrySink.record', (type, data, ext) => recordCommand(deps, type, data, ext));
+  reg('telemetrySink.ship.setPassword', (pw?: unknown) => setClickhousePassword(context.secrets, pw));
   void vscode.commands.executeCommand('setContext', 'telemetrySink.paused', false);
 
   context.subscriptions.push(
@@ -126,6 +133,7 @@ export function activate(context: vscode.ExtensionContext): LocalTelemetrySinkAp
       rt.reload();
       syncCollectors();
       syncHttp();
+      void ship.sync();
       log.info('settings applied');
     }),
     vscode.env.onDidChangeTelemetryEnabled(() => {
@@ -139,7 +147,7 @@ export function activate(context: vscode.ExtensionContext): LocalTelemetrySinkAp
   log.info(`activated in ${activationMs.toFixed(1)} ms; lock backend ${rt.sink?.backend.name ?? 'none'}; file ${rt.file}`);
   const api = createApi(rt);
   // Test hooks (in-host suites): not part of the documented API.
-  return Object.assign(api, { _test: { runtime: rt, status, activationMs, ingest: () => ingest, flushCollectors } });
+  return Object.assign(api, { _test: { runtime: rt, status, activationMs, ingest: () => ingest, flushCollectors, ship } });
 }
 
 export async function deactivate(): Promise<void> {

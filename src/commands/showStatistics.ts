@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { CommandDeps } from './deps';
 import { stats } from '../core/integrity/stats';
 import { renderStatsHtml } from '../core/report/statsHtml';
+import { withShipLine } from '../ship/state';
 
 let panel: vscode.WebviewPanel | undefined;
 
@@ -21,7 +22,7 @@ export async function showStatistics(d: CommandDeps): Promise<string | undefined
     panel = vscode.window.createWebviewPanel('telemetrySink.stats', 'Telemetry Statistics', vscode.ViewColumn.Active, { enableScripts: false, localResourceRoots: [] });
     panel.onDidDispose(() => (panel = undefined));
   } else panel.reveal();
-  const html = renderStatsHtml(report, d.rt.stats(), randomBytes(16).toString('base64'), panel.webview.cspSource);
+  const html = withShipLine(renderStatsHtml(report, d.rt.stats(), randomBytes(16).toString('base64'), panel.webview.cspSource));
   panel.webview.html = html;
   return html;
 }

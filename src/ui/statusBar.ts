@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import type { Runtime } from '../runtime';
+import { shipStatusLine } from '../ship/state';
 
 /** capturing / paused / problem, events this session; tooltip with file, backend, lock-wait p99. */
 export class StatusBar implements vscode.Disposable {
@@ -52,6 +53,8 @@ export class StatusBar implements vscode.Disposable {
       md.appendMarkdown(`- lock wait p99: ${st.lockWait.p99Ms} ms (max ${st.lockWait.maxMs} ms)\n`);
     }
     for (const p of problems) md.appendMarkdown(`- ⚠ ${p}\n`);
+    const ship = shipStatusLine();
+    if (ship) md.appendMarkdown(`- ${ship.replace(/[\\`*_[\]<>]/g, '\\$&')}\n`);
     md.appendMarkdown(`\nClick for statistics.`);
     this.item.tooltip = md;
   }
