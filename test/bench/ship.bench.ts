@@ -13,7 +13,7 @@ import { Sink } from '../../src/core/sink/appender';
 import { ensureClickHouse, clientBinary, startClickHouse, ClickHouseServer } from '../helpers/clickhouse';
 import { realistic } from '../helpers/shipfix';
 import { createStatements } from '../../src/core/ship/ddl';
-import { toRow } from '../../src/core/ship/rows';
+import { COLUMNS, parseRow, toRow } from '../../src/core/ship/rows';
 import type { EnvelopeV1 } from '../../src/core/sink/envelope';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -29,30 +29,37 @@ async function generate(file: string, n: number): Promise<void> {
   await Promise.all(sinks.map((s) => s.close()));
 }
 
-/** The rows the shipper would send, as one JSONEachRow file (the bulk load's input). */
-function rowsFile(file: string, out: string): number {
-  const fd = fs.openSync(out, 'w');
+/** The rows the shipper sends, as bulk-load input: JSONEachRow (the issue's baseline) and TabSeparated. */
+function rowsFiles(file: string, json: string, tsv: string): number {
+  const jfd = fs.openSync(json, 'w');
+  const tfd = fs.openSync(tsv, 'w');
   let n = 0;
-  let pending: string[] = [];
+  let pj: string[] = [];
+  let pt: string[] = [];
+  const drain = (): void => {
+    fs.writeSync(jfd, pj.join(''));
+    fs.writeSync(tfd, pt.join(''));
+    pj = [];
+    pt = [];
+  };
   for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
     if (!line) continue;
-    const b = Buffer.from(line);
-    pending.push(toRow(JSON.parse(line) as EnvelopeV1, b, true, '"h:0000000000000000"'));
-    n++;
-    if (pending.length >= 10_000) {
-      fs.writeSync(fd, pending.join(''));
-      pending = [];
-    }
+    const row = toRow(JSON.parse(line) as EnvelopeV1, Buffer.from(line), true, 'h:0000000000000000');
+    pt.push(row);
+    pj.push(JSON.stringify(parseRow(row)) + '\n');
+    if (++n % 10_000 === 0) drain();
   }
-  fs.writeSync(fd, pending.join(''));
-  fs.closeSync(fd);
+  drain();
+  fs.closeSync(jfd);
+  fs.closeSync(tfd);
   return n;
 }
 
-async function bulk(ch: ClickHouseServer, rows: string, db: string): Promise<number> {
+async function bulk(ch: ClickHouseServer, rows: string, db: string, format: 'JSONEachRow' | 'TabSeparated'): Promise<number> {
   for (const s of createStatements(db, 'events')) await ch.query(s);
+  const cols = format === 'TabSeparated' ? ` (${COLUMNS.map((c) => c.name).join(', ')})` : '';
   const t0 = process.hrtime.bigint();
-  const r = spawnSync('bash', ['-c', `"${clientBinary()}" --host 127.0.0.1 --port ${ch.tcpPort} --query "INSERT INTO ${db}.events FORMAT JSONEachRow" < "${rows}"`], { encoding: 'utf8' });
+  const r = spawnSync('bash', ['-c', `"${clientBinary()}" --host 127.0.0.1 --port ${ch.tcpPort} --query "INSERT INTO ${db}.events${cols} FORMAT ${format}" < "${rows}"`], { encoding: 'utf8' });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0) throw new Error(`clickhouse-client failed: ${r.stderr}`);
   return ms;
@@ -81,26 +88,30 @@ async function main(): Promise<void> {
   await generate(file, n);
   const bytes = fs.statSync(file).size;
   const rows = path.join(dir, 'rows.jsonl');
-  const nrows = rowsFile(file, rows);
-  console.log(`events file ${(bytes / 1e6).toFixed(0)} MB (${(bytes / nrows).toFixed(0)} B/event); rows file ${(fs.statSync(rows).size / 1e6).toFixed(0)} MB`);
+  const rowsTsv = path.join(dir, 'rows.tsv');
+  const nrows = rowsFiles(file, rows, rowsTsv);
+  console.log(`events file ${(bytes / 1e6).toFixed(0)} MB (${(bytes / nrows).toFixed(0)} B/event); the same rows as JSONEachRow ${(fs.statSync(rows).size / 1e6).toFixed(0)} MB, as TabSeparated ${(fs.statSync(rowsTsv).size / 1e6).toFixed(0)} MB`);
   const ch = await startClickHouse();
   try {
     const results: string[] = [];
     const shipRates: number[] = [];
     const bulkRates: number[] = [];
+    const tsvRates: number[] = [];
     for (let round = 1; round <= 2; round++) {
-      const bms = await bulk(ch, rows, `bulk${round}`);
+      const bms = await bulk(ch, rows, `bulk${round}`, 'JSONEachRow');
       bulkRates.push(nrows / (bms / 1000));
+      const tms = await bulk(ch, rowsTsv, `bulktsv${round}`, 'TabSeparated');
+      tsvRates.push(nrows / (tms / 1000));
       const s = await ship(ch, file, `ship${round}`);
       if (s.r.shipped !== nrows) throw new Error(`shipped ${s.r.shipped} of ${nrows}`);
       const count = await ch.scalar(`SELECT count() FROM ship${round}.events FINAL`);
       if (count !== nrows) throw new Error(`ClickHouse holds ${count} of ${nrows}`);
       shipRates.push(nrows / (s.wallMs / 1000));
-      results.push(`round ${round}: ship ${Math.round(nrows / (s.wallMs / 1000)).toLocaleString('en-US')} rows/s (process wall ${(s.wallMs / 1000).toFixed(1)} s, ${s.r.rowsPerSecond.toLocaleString('en-US')} rows/s inside), peak RSS ${s.r.maxRssMB} MB · bulk load ${Math.round(nrows / (bms / 1000)).toLocaleString('en-US')} rows/s (${(bms / 1000).toFixed(1)} s)`);
+      results.push(`round ${round}: ship ${Math.round(nrows / (s.wallMs / 1000)).toLocaleString('en-US')} rows/s (process wall ${(s.wallMs / 1000).toFixed(1)} s, ${s.r.rowsPerSecond.toLocaleString('en-US')} rows/s inside), peak RSS ${s.r.maxRssMB} MB · bulk load JSONEachRow ${Math.round(nrows / (bms / 1000)).toLocaleString('en-US')} rows/s (${(bms / 1000).toFixed(1)} s), TabSeparated ${Math.round(nrows / (tms / 1000)).toLocaleString('en-US')} rows/s`);
     }
     for (const r of results) console.log(r);
     const best = (xs: number[]): number => Math.max(...xs);
-    console.log(`ship / bulk load (best of 2 each): ${((best(shipRates) / best(bulkRates)) * 100).toFixed(0)} % (target ≥ 50 %); ${os.cpus().length} cores, load ${os.loadavg()[0]!.toFixed(1)}`);
+    console.log(`ship / bulk load JSONEachRow (best of 2 each): ${((best(shipRates) / best(bulkRates)) * 100).toFixed(0)} % (target ≥ 50 %); / bulk TabSeparated ${((best(shipRates) / best(tsvRates)) * 100).toFixed(0)} %; ${os.cpus().length} cores, load ${os.loadavg()[0]!.toFixed(1)}`);
   } finally {
     await ch.destroy();
     fs.rmSync(dir, { recursive: true, force: true });

@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import { backoffMs, withRetry } from '../../src/core/ship/retry';
 import { ShipError } from '../../src/core/ship/errors';
 import { checkDestination, serverError } from '../../src/core/ship/clickhouse';
-import { rawData, splitTs, toRow } from '../../src/core/ship/rows';
+import { parseRow, rawData, splitTs, toRow } from '../../src/core/ship/rows';
 import { buildLine, EnvelopeV1 } from '../../src/core/sink/envelope';
 import { newCursor, readCursor, shipPaths, writeCursor, FileEntry } from '../../src/core/ship/cursor';
 import { firstKey, reconcile, Present } from '../../src/core/ship/plan';
@@ -73,11 +73,14 @@ test('rows: AI columns, ts split, the payload as raw JSON (fast path equals the 
   assert.equal(rawData(env, line, true), JSON.stringify(data));
   const reordered = Buffer.from(JSON.stringify({ data: env.data, v: 1, id: env.id, ts: env.ts, sid: env.sid, seq: env.seq, type: env.type, source: env.source }));
   assert.equal(rawData(env, reordered, false), JSON.stringify(data), 'other member orders: re-serialized compactly');
-  const row = JSON.parse(toRow(env, line, true, '"h:x"')) as Record<string, unknown>;
-  assert.deepEqual(row, { sid: 'sid-1', seq: 5, id: 'id-1', ts: 1795835627, ts_ms: 123, type: 'ai.completion.accepted', source: 'cli', origin: 'h:x', language: 'go', ai_provider: 'ollama', ai_model: 'qwen', ai_kind: 'accepted', ai_detection: 'reported', ai_latency_ms: 12.5, ai_input_tokens: 7, ai_output_tokens: null, ai_is_local: 0, data: JSON.stringify(data) });
+  const text = toRow(env, line, true, 'h:x');
+  assert.equal(text.split('\t').length, 18, 'one field per column');
+  assert.deepEqual(parseRow(text), { sid: 'sid-1', seq: 5, id: 'id-1', ts: 1795835627, ts_ms: 123, type: 'ai.completion.accepted', source: 'cli', origin: 'h:x', language: 'go', ai_provider: 'ollama', ai_model: 'qwen', ai_kind: 'accepted', ai_detection: 'reported', ai_latency_ms: 12.5, ai_input_tokens: 7, ai_output_tokens: null, ai_is_local: 0, data: JSON.stringify(data) });
+  const odd = { ...env, sid: 'tab\there', data: { s: 'a\\b\tc' } };
+  assert.deepEqual([parseRow(toRow(odd, Buffer.from('{}'), false, '')).sid, parseRow(toRow(odd, Buffer.from('{}'), false, '')).data], ['tab\there', JSON.stringify(odd.data)], 'TSV escaping round-trips');
   assert.deepEqual(splitTs('1969-12-31T23:59:59.999Z'), [0, 999], 'before 1970: clamped to 0 (DateTime range)');
-  const plain = JSON.parse(toRow({ ...env, type: 'window.focus', data: { focused: true } }, Buffer.from('{}'), false, '""')) as Record<string, unknown>;
-  assert.equal('ai_model' in plain, false, 'non-AI rows leave the GenAI columns to their defaults');
+  const plain = parseRow(toRow({ ...env, type: 'window.focus', data: { focused: true } }, Buffer.from('{}'), false, ''));
+  assert.deepEqual([plain.ai_model, plain.ai_latency_ms, plain.ai_is_local, plain.data], ['', null, null, '{"focused":true}'], 'non-AI rows: empty GenAI strings, NULL numbers');
 });
 
 test('cursor: atomic 0600 round trip; corrupt, foreign and symlinked cursors are refused clearly', () => {

@@ -103,9 +103,9 @@ export class ClickHouseHttp {
     return this.post(new URLSearchParams(), Buffer.from(sql, 'utf8'), signal);
   }
 
-  /** INSERT INTO db.table FORMAT JSONEachRow with `body` (newline-separated JSON rows). */
-  async insert(body: Buffer, signal?: AbortSignal): Promise<void> {
-    const params = new URLSearchParams({ query: `INSERT INTO ${this.qualifiedTable} FORMAT JSONEachRow`, input_format_skip_unknown_fields: '0' });
+  /** INSERT INTO db.table (columns) FORMAT TabSeparated with `body` (rows in that column order). */
+  async insert(body: Buffer, columns: readonly string[], signal?: AbortSignal): Promise<void> {
+    const params = new URLSearchParams({ query: `INSERT INTO ${this.qualifiedTable} (${columns.join(', ')}) FORMAT TabSeparated` });
     await this.post(params, body, signal);
   }
 

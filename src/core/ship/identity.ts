@@ -61,9 +61,9 @@ export function loadSalt(eventsFile: string, env: NodeJS.ProcessEnv = process.en
   return made;
 }
 
-/** The origin value as a JSON string literal, ready for a row. */
-export function originJson(mode: IdentityMode, eventsFile: string, env: NodeJS.ProcessEnv = process.env): string {
-  if (mode === 'none') return '""';
+/** The origin column's value for this shipper. */
+export function originValue(mode: IdentityMode, eventsFile: string, env: NodeJS.ProcessEnv = process.env): string {
+  if (mode === 'none') return '';
   let user = 'unknown';
   try {
     user = os.userInfo().username;
@@ -71,7 +71,7 @@ export function originJson(mode: IdentityMode, eventsFile: string, env: NodeJS.P
     /* no passwd entry (containers): keep "unknown" */
   }
   const who = `${user}@${os.hostname()}`;
-  if (mode === 'plain') return JSON.stringify(who);
+  if (mode === 'plain') return who;
   const h = createHash('sha256').update(loadSalt(eventsFile, env)).update('\0').update(who).digest('hex');
-  return JSON.stringify('h:' + h.slice(0, 16));
+  return 'h:' + h.slice(0, 16);
 }

@@ -27,7 +27,8 @@ export interface PassHost {
   readonly signal?: AbortSignal;
   readonly lockTimeoutMs: number;
   readonly chunkSize: number;
-  readonly originJson: string;
+  /** The origin column's value, TSV-escaped. */
+  readonly origin: string;
   readonly batcher: Batcher;
   saveCursor(): void;
   gaps(g: Gap[]): void;
@@ -99,7 +100,7 @@ async function shipFile(h: PassHost, it: PlanItem): Promise<void> {
       h.problem({ file: p.snap.path, line: l.line, offset: l.offset, code, message: v.message ?? code, excerpt: excerpt(l.bytes) });
       return;
     }
-    b.add(toRow(v.env, l.bytes, v.crc === true, h.originJson), mark, v.env.ts);
+    b.add(toRow(v.env, l.bytes, v.crc === true, h.origin), mark, v.env.ts);
   };
   await scanFrom(p.snap, { start, firstLine: line, chunkSize: h.chunkSize, signal: h.signal, afterChunk: () => (b.waiting ? b.pump() : undefined) }, onLine);
 }

@@ -13,7 +13,8 @@ import { ClickHouseHttp, Destination, MISSING_TABLE_CODES } from './clickhouse';
 import { Cursor, Gap, newCursor, readCursor, removeCursor, shipPaths, writeCursor } from './cursor';
 import { ensureSchema } from './ddl';
 import { describeShipError, ShipError } from './errors';
-import { originJson } from './identity';
+import { originValue } from './identity';
+import { COLUMNS, tsv } from './rows';
 import type { IdentityMode } from './settings';
 import { PassHost, Problem, shipPass } from './pass';
 import { DEFAULT_RETRY, RetryPolicy, sleep, withRetry } from './retry';
@@ -67,6 +68,7 @@ export interface ShipResult {
 }
 
 export const DEFAULT_BATCH_ROWS = 10_000;
+const INSERT_COLUMNS = COLUMNS.map((c) => c.name);
 export const DEFAULT_BATCH_BYTES = 4 << 20;
 
 export class Shipper {
@@ -100,7 +102,7 @@ export class Shipper {
       if (this.o.resetCursor) removeCursor(this.paths.cursor);
       this.cursor = readCursor(this.paths.cursor, this.file, this.ch.label) ?? newCursor(this.file, this.ch.label);
       fromCursor(this.status, this.cursor);
-      const origin = originJson(this.o.identity ?? 'hashed', this.file);
+      const origin = tsv(originValue(this.o.identity ?? 'hashed', this.file));
       await withRetry(() => ensureSchema(this.ch, this.o.signal), this.retry, this.o.signal, (err, n, wait) => this.retrying(err, n, wait));
       await this.loop(this.host(origin));
     } catch (err) {
@@ -163,7 +165,7 @@ export class Shipper {
       signal: this.o.signal,
       lockTimeoutMs: this.o.lockTimeoutMs ?? 10_000,
       chunkSize: this.o.chunkSize ?? 1 << 20,
-      originJson: origin,
+      origin,
       batcher,
       saveCursor: () => writeCursor(this.paths.cursor, this.cursor),
       gaps: (g) => this.gaps(g),
@@ -204,7 +206,7 @@ export class Shipper {
       async () => {
         if (!this.o.lock.held()) throw new ShipError('ERR_SHIP_LOCK_LOST', 'the shipping lock was taken by another process; stopping so that only one shipper runs');
         if (missingTable) await ensureSchema(this.ch, this.o.signal);
-        await this.ch.insert(body, this.o.signal);
+        await this.ch.insert(body, INSERT_COLUMNS, this.o.signal);
       },
       this.retry,
       this.o.signal,
