@@ -194,3 +194,27 @@ test('server down, then busy (500 Too many parts), then back: batches are retrie
   assert.match(r.stderr, /ClickHouse not accepting \(attempt \d+, next in/);
   assert.equal(await count(dbName), lineCount(file));
 });
+
+test('--follow: new lines ship as they come; a table dropped meanwhile is created again and nothing new is lost', { skip, timeout: 90_000 }, async () => {
+  const { file, dbName, args } = fresh();
+  const sink = new Sink({ file, source: 'cli' });
+  for (const e of realistic(100)) sink.record(e.type, e.data);
+  await sink.flush();
+  const f = shipCli(args('--follow', '--poll-ms', '100', '--retry-max-ms', '300'));
+  const until = async (what: string, ok: () => Promise<boolean>): Promise<void> => {
+    const t0 = Date.now();
+    while (!(await ok().catch(() => false))) {
+      if (Date.now() - t0 > 30_000) throw new Error(`timed out: ${what}`);
+      await sleep(100);
+    }
+  };
+  await until('first events', async () => (await count(dbName)) === 100);
+  await ch.query(`DROP TABLE ${dbName}.events`);
+  for (const e of realistic(40, 5)) sink.record(e.type, e.data);
+  await sink.close();
+  await until('the new events in a new table', async () => (await count(dbName)) === 40);
+  f.child.kill('SIGINT');
+  const d = await f.done;
+  assert.equal(d.code, 0, d.stderr);
+  assert.match(d.stderr, /Code 60|doesn't exist/);
+});
