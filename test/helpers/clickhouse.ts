@@ -141,7 +141,8 @@ export class ClickHouseServer {
   /** Runs one statement over HTTP as `default`; rejects with ClickHouse's message on an error. */
   query(sql: string): Promise<string> {
     return new Promise((resolve, reject) => {
-      const req = http.request({ host: '127.0.0.1', port: this.httpPort, method: 'POST', path: '/' }, (res) => {
+      // A fresh connection each time: a kept-alive one may have been closed by the server meanwhile.
+      const req = http.request({ host: '127.0.0.1', port: this.httpPort, method: 'POST', path: '/', agent: false }, (res) => {
         let body = '';
         res.setEncoding('utf8');
         res.on('data', (d: string) => (body += d));

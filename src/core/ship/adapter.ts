@@ -3,8 +3,10 @@
  * internals; keeping every use here keeps that merge in one file). The set is opened exactly as verify
  * opens it: the live file first, sized under a brief shared lock, then the rotated files oldest first.
  */
+import * as fs from 'node:fs';
 import { classifyLine, excerpt, Verdict } from '../integrity/classify';
 import { closeSnapshots, IntegrityError, openSet, RawLine, scanLines, Snapshot } from '../integrity/reader';
+import { listRotated } from '../sink/rotation';
 import { ShipError } from './errors';
 
 export type { RawLine, Snapshot, Verdict };
@@ -19,13 +21,23 @@ function toShipError(err: unknown): unknown {
   return new ShipError('ERR_READ', err.message, err);
 }
 
-/** Opens the rotated set and the live file (fds + sizes), oldest first; [] when there is no file yet. */
+/**
+ * Opens the rotated set and the live file (fds + sizes), oldest first; [] when there is no file yet.
+ * A "not found" while files are there (the live file renamed between the reader's look and its open)
+ * is tried again: an empty set would make every cursor entry look removed.
+ */
 export async function openShipSet(file: string, lockTimeoutMs: number): Promise<Snapshot[]> {
-  try {
-    return await openSet(file, true, lockTimeoutMs);
-  } catch (err) {
-    if (err instanceof IntegrityError && err.code === 'ERR_NOT_FOUND') return [];
-    throw toShipError(err);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await openSet(file, true, lockTimeoutMs);
+    } catch (err) {
+      const missing = err instanceof IntegrityError && err.code === 'ERR_NOT_FOUND';
+      if (!missing) throw toShipError(err);
+      const filesThere = fs.existsSync(file) || listRotated(file).length > 0;
+      if (!filesThere) return [];
+      if (attempt >= 5) throw new ShipError('ERR_READ', `${file} and its rotated files kept vanishing while being opened`, err);
+      await new Promise((r) => setTimeout(r, 20 * attempt));
+    }
   }
 }
 

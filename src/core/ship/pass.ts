@@ -56,6 +56,9 @@ export async function shipPass(h: PassHost): Promise<PassResult> {
   const snaps = await openShipSet(h.file, h.lockTimeoutMs);
   const res: PassResult = { liveSkipped: false };
   try {
+    // No file at all (not yet, or all removed): nothing to do, and the cursor is left as it is; once
+    // files exist again, entries that are gone are reported as gaps.
+    if (!snaps.length) return res;
     const present = snaps.map((s) => describe(s, s.path === h.file));
     const plan = reconcile(h.cursor.files, present);
     const before = JSON.stringify(h.cursor.files.map((e) => [e.dev, e.ino, e.first, e.name]));

@@ -53,13 +53,17 @@ const bool = (v: unknown): string => (v === true ? '1' : v === false ? '0' : NUL
 /** The 8 GenAI columns of a non-AI event: 4 empty strings, 4 NULLs. */
 const NO_AI = `\t\t\t\t\t${NULL}\t${NULL}\t${NULL}\t${NULL}`;
 
+/** JSON.stringify for a string, without its cost for the usual plain ASCII ids (UUIDs). */
+const PLAIN = /^[ !#-[\]-~]*$/;
+const quote = (v: string): string => (PLAIN.test(v) ? '"' + v + '"' : JSON.stringify(v));
+
 /**
  * The payload's JSON text exactly as the line holds it, when the line is the appender's canonical
  * shape (members in order, crc last and verified); otherwise the payload re-serialized compactly.
  */
 export function rawData(env: EnvelopeV1, line: Buffer, crcVerified: boolean): string {
   if (crcVerified) {
-    const head = '{"v":1,"id":' + JSON.stringify(env.id) + ',"ts":"' + env.ts + '","sid":' + JSON.stringify(env.sid) + ',"seq":' + env.seq + ',"type":"' + env.type + '","source":"' + env.source + '","data":';
+    const head = '{"v":1,"id":' + quote(env.id) + ',"ts":"' + env.ts + '","sid":' + quote(env.sid) + ',"seq":' + env.seq + ',"type":"' + env.type + '","source":"' + env.source + '","data":';
     const n = head.length;
     const end = line.length - CRC_SUFFIX_LEN;
     // latin1 maps bytes 1:1, so an ASCII head compares exactly; a non-ASCII id or sid falls through.

@@ -175,9 +175,10 @@ export class Shipper {
         this.log('warn', `shipping ${name} again from its start: ${why}; rows already sent collapse under FINAL`);
       },
       problem: (p) => {
-        this.result.problemsTotal++;
-        if (this.result.problems.length < maxProblems) this.result.problems.push(p);
-        this.log('warn', `not shipped: ${path.basename(p.file)} line ${p.line} (offset ${p.offset}): ${p.code}: ${p.message}`);
+        // Each one is counted (cursor totals, by code); the first maxProblems are listed and logged.
+        if (++this.result.problemsTotal > maxProblems) return;
+        this.result.problems.push(p);
+        this.log('warn', `not shipped: ${path.basename(p.file)} line ${p.line} (offset ${p.offset}): ${p.code}: ${p.message}${this.result.problemsTotal === maxProblems ? ' (further damaged lines are counted, not listed)' : ''}`);
       },
       planned: (bytes) => {
         this.planned = bytes;
