@@ -218,3 +218,19 @@ test('--follow: new lines ship as they come; a table dropped meanwhile is create
   assert.equal(d.code, 0, d.stderr);
   assert.match(d.stderr, /Code 60|doesn't exist/);
 });
+
+test('every file gone for a while (moved away, a transient error): the cursor is kept, nothing is re-sent after', { skip, timeout: 60_000 }, async () => {
+  const { file, dbName, args } = fresh();
+  await writeEvents(file, realistic(300), 20_000);
+  assert.equal((await shipCli(args()).done).code, 0);
+  const away = fs.mkdtempSync(path.join(path.dirname(file), 'away-'));
+  const names = setFiles(file).map((f) => path.basename(f));
+  for (const n of names) fs.renameSync(path.join(path.dirname(file), n), path.join(away, n));
+  const gone = await shipCli(args('--json')).done;
+  assert.equal(gone.code, 0, gone.stderr);
+  assert.deepEqual((JSON.parse(gone.stdout) as { gaps: unknown[] }).gaps, [], 'no gap while nothing is there to compare');
+  for (const n of names) fs.renameSync(path.join(away, n), path.join(path.dirname(file), n));
+  const back = await shipCli(args('--json')).done;
+  assert.equal((JSON.parse(back.stdout) as { shipped: number }).shipped, 0);
+  assert.equal(await count(dbName, false), lineCount(file), 'nothing sent twice');
+});
