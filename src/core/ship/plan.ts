@@ -41,19 +41,28 @@ const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex').
 
 /** "id:<id>" of the first complete line, "sha:<hash>" when it has no readable id, null when none is complete. */
 export function firstKey(fd: number, size: number): string | null {
-  const n = Math.min(size, FIRST_MAX);
-  if (n <= 0) return null;
-  const buf = Buffer.allocUnsafe(n);
-  let got = 0;
-  while (got < n) {
-    const r = fs.readSync(fd, buf, got, n - got, got);
-    if (r === 0) break;
-    got += r;
+  // Most first lines fit in 4 KiB: read that first (every pass describes every file of the set).
+  let n = Math.min(size, 4096);
+  for (;;) {
+    if (n <= 0) return null;
+    const buf = Buffer.allocUnsafe(n);
+    let got = 0;
+    while (got < n) {
+      const r = fs.readSync(fd, buf, got, n - got, got);
+      if (r === 0) break;
+      got += r;
+    }
+    const nl = buf.subarray(0, got).indexOf(10);
+    if (nl !== -1) return keyOf(buf.subarray(0, nl));
+    if (got < n || n >= Math.min(size, FIRST_MAX)) {
+      // A first line longer than FIRST_MAX: its first FIRST_MAX bytes never change (append-only).
+      return got >= FIRST_MAX ? 'sha:' + sha(buf.subarray(0, got)) : null;
+    }
+    n = Math.min(size, FIRST_MAX);
   }
-  const nl = buf.subarray(0, got).indexOf(10);
-  // A first line longer than FIRST_MAX: its first FIRST_MAX bytes never change (append-only).
-  if (nl === -1) return got >= FIRST_MAX ? 'sha:' + sha(buf.subarray(0, got)) : null;
-  const line = buf.subarray(0, nl);
+}
+
+function keyOf(line: Buffer): string {
   try {
     const o = JSON.parse(line.toString('utf8')) as { id?: unknown } | null;
     if (o && typeof o.id === 'string' && o.id.length > 0 && o.id.length <= 64) return 'id:' + o.id;
