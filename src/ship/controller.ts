@@ -37,6 +37,7 @@ export class ShipController implements vscode.Disposable {
   private current: ShipStatus | undefined;
   private standbyReadAt = 0;
   private readonly subs: vscode.Disposable[] = [];
+  private disposed = false;
 
   constructor(private readonly rt: Runtime, private readonly secrets: vscode.SecretStorage, private readonly log: vscode.LogOutputChannel) {
     this.subs.push(secrets.onDidChange((e) => (e.key === PASSWORD_KEY ? void this.sync(true) : undefined)));
@@ -50,8 +51,16 @@ export class ShipController implements vscode.Disposable {
     return r.settings;
   }
 
-  /** Applies settings (and the password): starts, restarts or stops shipping. Never throws. */
-  async sync(force = false): Promise<void> {
+  private syncing: Promise<void> = Promise.resolve();
+
+  /** Applies settings (and the password): starts, restarts or stops shipping. Never throws. Serialized. */
+  sync(force = false): Promise<void> {
+    this.syncing = this.syncing.then(() => this.apply(force));
+    return this.syncing;
+  }
+
+  private async apply(force: boolean): Promise<void> {
+    if (this.disposed) return;
     const s = this.readSettings();
     const key = JSON.stringify([s, this.rt.file]);
     if (!force && key === this.key) return;
@@ -63,7 +72,6 @@ export class ShipController implements vscode.Disposable {
     }
     try {
       const password = (await this.secrets.get(PASSWORD_KEY)) ?? '';
-      if (this.key !== key) return; // settings changed again meanwhile
       this.start(s, password);
     } catch (err) {
       this.current = emptyStatus(s.url, 'off');
@@ -151,6 +159,7 @@ export class ShipController implements vscode.Disposable {
   }
 
   dispose(): void {
+    this.disposed = true;
     void this.stop();
     for (const s of this.subs) s.dispose();
     setShipStatusSource(undefined);
