@@ -10,7 +10,7 @@ import { Election, ShipLock } from '../core/ship/election';
 import { IDENTITY_MODES } from '../core/ship/settings';
 import { checkDestination, Destination } from '../core/ship/clickhouse';
 import { shipPaths } from '../core/ship/cursor';
-import { Shipper, ShipResult } from '../core/ship/shipper';
+import { DEFAULT_BATCH_BYTES, DEFAULT_BATCH_ROWS, Shipper, ShipResult } from '../core/ship/shipper';
 import { intFlag, oneOf, parseFlags, UsageError } from './args';
 
 export const SHIP_HELP = `telemetry-sink ship — send the events into ClickHouse, exactly once after FINAL
@@ -23,7 +23,7 @@ export const SHIP_HELP = `telemetry-sink ship — send the events into ClickHous
   --reset-cursor       forget what was shipped and ship everything again (duplicates collapse under FINAL)
   --wait               wait while another shipper runs (default: refuse with exit 3)
   --identity MODE      origin column: hashed (default, salted hash of user@host), plain, none
-  --batch-rows N       rows per INSERT (default 10000)    --batch-bytes N   bytes per INSERT (default 4194304)
+  --batch-rows N       rows per INSERT (default 50000)    --batch-bytes N   bytes per INSERT (default 16777216)
   --retry-for S        give up after failing S seconds on one batch (default 300; --follow: never)
   --retry-max-ms MS    longest wait between attempts (default 30000)
   --poll-ms MS         --follow: how often to look for new lines (default 1000)
@@ -109,8 +109,8 @@ export async function ship(argv: string[], env: NodeJS.ProcessEnv = process.env)
   const file = typeof f.file === 'string' ? f.file : defaultEventsFile(env);
   const follow = !!f.follow;
   const identity = oneOf('identity', f.identity, IDENTITY_MODES, 'hashed');
-  const batchRows = intFlag('batch-rows', f['batch-rows'], 10_000);
-  const batchBytes = intFlag('batch-bytes', f['batch-bytes'], 4 << 20);
+  const batchRows = intFlag('batch-rows', f['batch-rows'], DEFAULT_BATCH_ROWS);
+  const batchBytes = intFlag('batch-bytes', f['batch-bytes'], DEFAULT_BATCH_BYTES);
   if (batchRows < 1 || batchBytes < 1024) throw new UsageError('--batch-rows must be ≥ 1 and --batch-bytes ≥ 1024');
   const retryFor = f['retry-for'] === undefined ? (follow ? Infinity : 300) : intFlag('retry-for', f['retry-for'], 300);
   const retryMaxMs = intFlag('retry-max-ms', f['retry-max-ms'], 30_000);
