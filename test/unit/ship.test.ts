@@ -83,6 +83,19 @@ test('rows: AI columns, ts split, the payload as raw JSON (fast path equals the 
   assert.deepEqual([plain.ai_model, plain.ai_latency_ms, plain.ai_is_local, plain.data], ['', null, null, '{"focused":true}'], 'non-AI rows: empty GenAI strings, NULL numbers');
 });
 
+test('splitTs agrees with Date.parse on 20,000 random timestamps, valid or not', () => {
+  let seed = 7;
+  const r = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+  const p2 = (n: number): string => String(n).padStart(2, '0');
+  for (let i = 0; i < 20_000; i++) {
+    const ts = `${1960 + r(160)}-${p2(r(14))}-${p2(r(33))}T${p2(r(26))}:${p2(r(62))}:${p2(r(62))}.${String(r(1000)).padStart(3, '0')}Z`;
+    const t = Date.parse(ts);
+    const s = Math.floor(t / 1000);
+    const want = Number.isFinite(t) ? [s >= 0 && s <= 4294967295 ? s : 0, t - s * 1000] : [0, 0];
+    assert.deepEqual(splitTs(ts), want, ts);
+  }
+});
+
 test('cursor: atomic 0600 round trip; corrupt, foreign and symlinked cursors are refused clearly', () => {
   const dir = tmp();
   const file = path.join(dir, 'events.jsonl');

@@ -72,12 +72,36 @@ export function rawData(env: EnvelopeV1, line: Buffer, crcVerified: boolean): st
   return JSON.stringify(env.data);
 }
 
-/** ts "YYYY-MM-DDTHH:MM:SS.mmmZ" (the schema's form) → [seconds, milliseconds]; out of DateTime range → [0, ms]. */
+const TS_RE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+let dayKey = '';
+let daySec = 0;
+const d2 = (s: string, i: number): number => (s.charCodeAt(i) - 48) * 10 + s.charCodeAt(i + 1) - 48;
+
+/**
+ * ts "YYYY-MM-DDTHH:MM:SS.mmmZ" (the schema's form) → [seconds, milliseconds]; out of DateTime's range
+ * → [0, ms]. Arithmetic on the fixed form with the day cached (events of a file share a few days);
+ * Date.parse was 3 % of the shipper's time.
+ */
 export function splitTs(ts: string): [number, number] {
-  const ms = Date.parse(ts);
-  if (!Number.isFinite(ms)) return [0, 0];
-  const s = Math.floor(ms / 1000);
-  return [s >= 0 && s <= MAX_DATETIME ? s : 0, ms - s * 1000];
+  const h = d2(ts, 11);
+  const m = d2(ts, 14);
+  const sc = d2(ts, 17);
+  if (!TS_RE.test(ts) || h > 23 || m > 59 || sc > 59 || (ts.slice(0, 10) !== dayKey && !cacheDay(ts.slice(0, 10)))) {
+    const t = Date.parse(ts);
+    if (!Number.isFinite(t)) return [0, 0];
+    const sec = Math.floor(t / 1000);
+    return [sec >= 0 && sec <= MAX_DATETIME ? sec : 0, t - sec * 1000];
+  }
+  const sec = daySec + h * 3600 + m * 60 + sc;
+  return [sec >= 0 && sec <= MAX_DATETIME ? sec : 0, (ts.charCodeAt(20) - 48) * 100 + d2(ts, 21)];
+}
+
+function cacheDay(day: string): boolean {
+  const t = Date.parse(day + 'T00:00:00.000Z');
+  if (!Number.isFinite(t)) return false;
+  dayKey = day;
+  daySec = t / 1000;
+  return true;
 }
 
 /**
