@@ -23,7 +23,7 @@ export const SHIP_HELP = `telemetry-sink ship — send the events into ClickHous
   --reset-cursor       forget what was shipped and ship everything again (duplicates collapse under FINAL)
   --wait               wait while another shipper runs (default: refuse with exit 3)
   --identity MODE      origin column: hashed (default, salted hash of user@host), plain, none
-  --batch-rows N       rows per INSERT (default 50000)    --batch-bytes N   bytes per INSERT (default 16777216)
+  --batch-rows N       rows per INSERT (default 25000)    --batch-bytes N   bytes per INSERT (default 8388608)
   --retry-for S        give up after failing S seconds on one batch (default 300; --follow: never)
   --retry-max-ms MS    longest wait between attempts (default 30000)
   --poll-ms MS         --follow: how often to look for new lines (default 1000)

@@ -65,7 +65,7 @@ async function bulk(ch: ClickHouseServer, rows: string, db: string, format: 'JSO
   return ms;
 }
 
-function ship(ch: ClickHouseServer, file: string, db: string): Promise<{ wallMs: number; r: { shipped: number; elapsedMs: number; rowsPerSecond: number; maxRssMB: number } }> {
+function ship(ch: ClickHouseServer, file: string, db: string): Promise<{ wallMs: number; r: { shipped: number; elapsedMs: number; rowsPerSecond: number; cpuMs: number; maxRssMB: number } }> {
   const t0 = process.hrtime.bigint();
   const p = spawn(process.execPath, [CLI, 'ship', '--url', ch.url, '--file', file, '--database', db, '--json'], { env: { ...process.env, TELEMETRY_SINK_SHIP_SALT: 'bench-salt-0123456789' }, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
@@ -107,7 +107,7 @@ async function main(): Promise<void> {
       const count = await ch.scalar(`SELECT count() FROM ship${round}.events FINAL`);
       if (count !== nrows) throw new Error(`ClickHouse holds ${count} of ${nrows}`);
       shipRates.push(nrows / (s.wallMs / 1000));
-      results.push(`round ${round}: ship ${Math.round(nrows / (s.wallMs / 1000)).toLocaleString('en-US')} rows/s (process wall ${(s.wallMs / 1000).toFixed(1)} s, ${s.r.rowsPerSecond.toLocaleString('en-US')} rows/s inside), peak RSS ${s.r.maxRssMB} MB · bulk load JSONEachRow ${Math.round(nrows / (bms / 1000)).toLocaleString('en-US')} rows/s (${(bms / 1000).toFixed(1)} s), TabSeparated ${Math.round(nrows / (tms / 1000)).toLocaleString('en-US')} rows/s`);
+      results.push(`round ${round}: ship ${Math.round(nrows / (s.wallMs / 1000)).toLocaleString('en-US')} rows/s (process wall ${(s.wallMs / 1000).toFixed(1)} s, ${s.r.rowsPerSecond.toLocaleString('en-US')} rows/s inside, CPU ${(s.r.cpuMs / 1000).toFixed(1)} s = ${((s.r.cpuMs * 1000) / nrows).toFixed(1)} µs/event), peak RSS ${s.r.maxRssMB} MB · bulk load JSONEachRow ${Math.round(nrows / (bms / 1000)).toLocaleString('en-US')} rows/s (${(bms / 1000).toFixed(1)} s), TabSeparated ${Math.round(nrows / (tms / 1000)).toLocaleString('en-US')} rows/s`);
     }
     for (const r of results) console.log(r);
     const best = (xs: number[]): number => Math.max(...xs);
