@@ -72,21 +72,30 @@ async function acquire(lockPath: string, wait: boolean, signal: AbortSignal): Pr
     const lock = new ShipLock(lockPath);
     return lock.tryAcquire() ? lock : undefined;
   }
-  return new Promise<ShipLock | undefined>((resolve) => {
+  return new Promise<ShipLock | undefined>((resolve, reject) => {
     let announced = false;
+    const onAbort = (): void => {
+      e.stop();
+      resolve(undefined);
+    };
     const e = new Election(lockPath, {
       retryMs: 1000,
-      onElected: (lock) => resolve(lock),
+      onElected: (lock) => {
+        // From here the shipper owns the lock (and stops on the signal itself).
+        signal.removeEventListener('abort', onAbort);
+        resolve(lock);
+      },
       onStandby: () => {
         if (!announced) process.stderr.write('telemetry-sink ship: another shipper is running; waiting for it to finish\n');
         announced = true;
       },
-      onError: (err) => process.stderr.write(`telemetry-sink ship: ${(err as Error).message}\n`),
+      onError: (err) => {
+        signal.removeEventListener('abort', onAbort);
+        e.stop();
+        reject(err);
+      },
     });
-    signal.addEventListener('abort', () => {
-      e.stop();
-      resolve(undefined);
-    }, { once: true });
+    signal.addEventListener('abort', onAbort, { once: true });
     e.start();
   });
 }

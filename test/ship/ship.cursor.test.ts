@@ -146,6 +146,17 @@ test('a corrupt cursor is a clear error (exit 2) until --reset-cursor; a symlink
   assert.equal(s.code, 2);
   assert.match(s.stderr, /ERR_UNSAFE_PATH/);
   assert.equal(fs.readFileSync(target, 'utf8'), 'keep me');
+  // The lock file planted as a symlink: refused, with or without --wait (no endless waiting).
+  fs.rmSync(cursor);
+  const lock = cursor.replace(/\.cursor$/, '.lock');
+  fs.rmSync(lock, { force: true });
+  fs.symlinkSync(target, lock);
+  for (const extra of [[], ['--wait']]) {
+    const l = await shipCli(args(...extra)).done;
+    assert.equal(l.code, 2, l.stderr);
+    assert.match(l.stderr, /ERR_UNSAFE_PATH/);
+  }
+  assert.equal(fs.readFileSync(target, 'utf8'), 'keep me');
 });
 
 test('two shippers at once: the second refuses (exit 3) or, with --wait, waits until the first stops', { skip, timeout: 90_000 }, async () => {

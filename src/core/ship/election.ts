@@ -134,6 +134,7 @@ export class Election {
       won = this.lock.tryAcquire();
     } catch (err) {
       this.o.onError?.(err);
+      if (this.role !== 'standby') return; // stopped by the error handler
     }
     if (won) {
       this.role = 'leader';
