@@ -27,6 +27,8 @@ const builds = [
   { ...common, entryPoints: ['src/cli.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
   // verify's worker thread, loaded by path from next to the bundle that starts it
   { ...common, entryPoints: ['src/core/integrity/verifyWorker.ts'], outfile: 'dist/verifyWorker.js' },
+  // the ClickHouse shipper, required by the extension only when shipping is on
+  { ...common, entryPoints: ['src/ship/bundle.ts'], outfile: 'dist/ship.js' },
 ];
 
 // The public API's type declarations ship beside the bundle (package.json "types").

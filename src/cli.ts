@@ -1,11 +1,12 @@
 /**
- * telemetry-sink: record | verify | repair | stats over the same core the extension uses.
+ * telemetry-sink: record | verify | repair | stats | ship over the same core the extension uses.
  * Exit codes: 0 ok, 1 I/O failure or problems found, 2 cannot run / bad usage, 65 some input rejected.
  */
 import { defaultEventsFile } from './core/sink/paths';
 import { runIntegrityCommand } from './cli/integrity';
 import { runStats } from './cli/stats';
 import { record } from './cli/record';
+import { ship } from './cli/ship';
 import { UsageError } from './cli/args';
 import { VERSION } from './cli/version';
 
@@ -18,6 +19,8 @@ Usage:
   telemetry-sink verify [--file F] [--all] [--json] [--max-problems N] [--jobs N] [--deep]
   telemetry-sink repair [--file F] [--json] [--lock-timeout MS]
   telemetry-sink stats  [--file F] [--range 24h|7d|30d|all] [--json | --csv [--table ID]] [--no-cache]
+  telemetry-sink ship   --url URL [--database DB] [--table T] [--file F] [--follow] [--json]
+                        [--reset-cursor] [--wait] [--print-ddl]
   telemetry-sink <command> --help
 
 The default file is $TELEMETRY_SINK_FILE, else the platform data folder + telemetry-sink/events.jsonl
@@ -43,6 +46,8 @@ export async function main(argv: string[]): Promise<number> {
         return await runIntegrityCommand(cmd, rest);
       case 'stats':
         return await runStats(rest);
+      case 'ship':
+        return await ship(rest);
       default:
         throw new UsageError(`unknown command "${cmd}" (try --help)`);
     }

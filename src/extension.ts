@@ -25,6 +25,8 @@ import { setPaused } from './commands/pause';
 import { recordCommand } from './commands/record';
 import { showStatistics, statsCsv } from './commands/showStatistics';
 import { Insights, setInsights } from './ui/insights';
+import { setClickhousePassword } from './commands/setClickhousePassword';
+import { ShipController } from './ship/controller';
 
 const FACTORIES: Record<Category, Array<(ctx: ReturnType<Runtime['captureContext']>) => Collector>> = {
   documents: [(c) => new DocumentCollector(c)],
@@ -79,6 +81,10 @@ export function activate(context: vscode.ExtensionContext): LocalTelemetrySinkAp
   setInsights(insights);
   context.subscriptions.push(reports, status, insights, { dispose: () => setInsights(undefined) });
   const deps: CommandDeps = { rt, reports, status, insights, flushCollectors };
+  // Shipping to ClickHouse: nothing of the shipper loads unless telemetrySink.ship.clickhouse.url is set.
+  const ship = new ShipController(rt, context.secrets, log);
+  context.subscriptions.push(ship);
+  void ship.sync();
 
   const http = new HttpIngest(context.secrets, rt, () => status.update());
   status.extraProblems = () => [http.warning];
@@ -105,6 +111,7 @@ export function activate(context: vscode.ExtensionContext): LocalTelemetrySinkAp
   reg('telemetrySink.copyEventsFilePath', () => copyEventsFilePath(deps));
   reg('telemetrySink.record', (type, data) => recordCommand(deps, callers, type, data));
   reg('telemetrySink.newHttpToken', () => http.newToken(callers.caller()));
+  reg('telemetrySink.ship.setPassword', (pw?: unknown) => setClickhousePassword(context.secrets, pw));
   void vscode.commands.executeCommand('setContext', 'telemetrySink.paused', false);
 
   context.subscriptions.push(
@@ -114,6 +121,7 @@ export function activate(context: vscode.ExtensionContext): LocalTelemetrySinkAp
       rt.reload();
       syncCollectors();
       void http.sync();
+      void ship.sync();
       log.info('settings applied');
     }),
     vscode.env.onDidChangeTelemetryEnabled(() => {
@@ -134,7 +142,7 @@ export function activate(context: vscode.ExtensionContext): LocalTelemetrySinkAp
   // Test hooks for the in-host suites, only when VS Code runs the extension's tests: in normal use
   // any extension could reach them through the exports (the runtime writes anything, the token).
   if (context.extensionMode !== vscode.ExtensionMode.Test) return api;
-  return Object.assign(api, { _test: { runtime: rt, status, activationMs, ingest: () => http.server, flushCollectors, httpToken: () => http.token(), stubRepairConfirm } });
+  return Object.assign(api, { _test: { runtime: rt, status, activationMs, ingest: () => http.server, flushCollectors, httpToken: () => http.token(), stubRepairConfirm, ship } });
 }
 
 export async function deactivate(): Promise<void> {

@@ -1,5 +1,5 @@
 // `npm test`: builds once, then runs every tier in order and prints each tier's time.
-//   node test/run.mjs [unit] [stress] [extension] [e2e] [foreign-abi]   (default: all)
+//   node test/run.mjs [unit] [stress] [ship] [extension] [e2e] [foreign-abi]   (default: all)
 // The last line is "N passed, N failed" over all tiers; the exit status is non-zero on any failure.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, existsSync, mkdirSync } from 'node:fs';
@@ -7,7 +7,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const all = ['unit', 'stress', 'extension', 'e2e', 'foreign-abi'];
+const all = ['unit', 'stress', 'ship', 'extension', 'e2e', 'foreign-abi'];
 const wanted = process.argv.slice(2).filter((a) => all.includes(a));
 const tiers = wanted.length ? wanted : all;
 
@@ -109,6 +109,8 @@ for (const tier of tiers) {
   console.log(`\n== tier: ${tier}`);
   if (tier === 'unit') nodeTests('unit', 'unit');
   if (tier === 'stress') nodeTests('stress', 'stress', ['--test-concurrency=1']);
+  // ClickHouse shipping against a real server (installed with apt as root by the tests' helper).
+  if (tier === 'ship') nodeTests('ship', 'ship', ['--test-concurrency=1']);
   if (tier === 'extension') scriptTier('extension', 'test/harness/run-inhost.mjs');
   if (tier === 'e2e') scriptTier('e2e', 'test/e2e/run-e2e.mjs');
   if (tier === 'foreign-abi') await foreignAbi();

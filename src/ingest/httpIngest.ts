@@ -2,7 +2,8 @@ import * as vscode from 'vscode';
 import { randomBytes } from 'node:crypto';
 import type { Runtime } from '../runtime';
 import { IngestServer } from '../core/ingest/http';
-import { toPrometheus } from '../core/sink/metrics';
+import { shipToPrometheus, toPrometheus } from '../core/sink/metrics';
+import { shipStatus } from '../ship/state';
 
 const SECRET_KEY = 'telemetrySink.http.token';
 const MIN_TOKEN = 16;
@@ -66,7 +67,7 @@ export class HttpIngest implements vscode.Disposable {
       recordBatch: (evs) => this.rt.recordBatchFrom(evs, 'http'),
       metrics: () => {
         const st = this.rt.stats();
-        return st ? toPrometheus(st, { sid: st.sid }) : '';
+        return (st ? toPrometheus(st, { sid: st.sid }) : '') + shipToPrometheus(shipStatus());
       },
       log: (level, msg) => (level === 'error' ? this.rt.log.error(msg) : level === 'warn' ? this.rt.log.warn(msg) : this.rt.log.info(msg)),
     });

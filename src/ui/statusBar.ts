@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import type { Runtime } from '../runtime';
 import { todayTooltipLine } from './insights';
+import { shipStatusLine } from '../ship/state';
 
 /** capturing / paused / problem, events this session; tooltip with file, backend, lock-wait p99. */
 export class StatusBar implements vscode.Disposable {
@@ -61,6 +62,8 @@ export class StatusBar implements vscode.Disposable {
     const today = todayTooltipLine();
     if (today) md.appendMarkdown(today + '\n');
     for (const p of problems) md.appendMarkdown(`- ⚠ ${p}\n`);
+    const ship = shipStatusLine();
+    if (ship) md.appendMarkdown(`- ${ship.replace(/[\\`*_[\]<>]/g, '\\$&')}\n`);
     md.appendMarkdown(`\nClick for statistics.`);
     this.item.tooltip = md;
   }

@@ -3,6 +3,7 @@ import * as assert from 'node:assert/strict';
 import * as http from 'node:http';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { parseShipSettings, SHIP_DEFAULTS } from '../../src/core/ship/settings';
 import { parseSettings, DEFAULTS } from '../../src/core/settings';
 import { BurstCoalescer, countNewlines } from '../../src/core/capture/bursts';
 import { scoreChange, ChangeFacts } from '../../src/core/capture/heuristic';
@@ -28,15 +29,19 @@ test('settings: defaults, valid values, and one warning per bad value with a saf
   assert.match(r.warnings.join('\n'), /telemetrySink\.lock\.backend: expected one of auto, flock, lockfile/);
 });
 
-test('settings: parseSettings reads exactly the settings package.json contributes, with the same defaults', () => {
+test('settings: parseSettings and parseShipSettings read exactly the settings package.json contributes, with the same defaults', () => {
   const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as { contributes: { configuration: { properties: Record<string, { default: unknown }> } } };
   const props = pkg.contributes.configuration.properties;
   const asked: string[] = [];
   parseSettings((k) => (asked.push(k), undefined));
+  parseShipSettings((k) => (asked.push(`ship.${k}`), undefined));
   assert.deepEqual(asked.map((k) => `telemetrySink.${k}`).sort(), Object.keys(props).sort());
   const fromPkg = parseSettings((k) => props[`telemetrySink.${k}`]!.default);
   assert.deepEqual(fromPkg.settings, DEFAULTS);
   assert.deepEqual(fromPkg.warnings, []);
+  const shipFromPkg = parseShipSettings((k) => props[`telemetrySink.ship.${k}`]!.default);
+  assert.deepEqual(shipFromPkg.settings, SHIP_DEFAULTS);
+  assert.deepEqual(shipFromPkg.warnings, []);
 });
 
 test('bursts: edits coalesce per document until quiet; undo/redo counted', () => {

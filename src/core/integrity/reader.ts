@@ -25,8 +25,9 @@ export interface ScanOptions {
   afterChunk?: () => Promise<void> | void;
   /** Read this already-open fd (left open) instead of opening `file`: the inode that was sized. */
   fd?: number;
-  /** Byte offset to start at (a line start); offsets handed over stay absolute. Default 0. */
+  /** Start here (a line start) instead of 0; lines are numbered from `firstLine` + 1 (the shipper resumes). */
   start?: number;
+  firstLine?: number;
 }
 
 export type IntegrityCode = 'ERR_NOT_FOUND' | 'ERR_READ' | 'ERR_LOCK_TIMEOUT' | 'ERR_CANCELLED' | 'ERR_CHANGED' | 'ERR_WRITE' | 'ERR_NOT_REGULAR' | 'ERR_UNSAFE_DIR';
@@ -67,9 +68,9 @@ export async function scanLines(file: string, end: number, onLine: (l: RawLine) 
   let parts: Buffer[] = [];
   let partsLen = 0;
   let lineLen = 0; // full length of the current (carried) line, even past the cap
-  let lineNo = 0;
-  let lineStart = opts.start ?? 0;
-  let pos = lineStart;
+  let lineNo = opts.firstLine ?? 0;
+  let pos = opts.start ?? 0;
+  let lineStart = pos;
   try {
     while (pos < end) {
       if (opts.signal?.aborted) throw new IntegrityError('ERR_CANCELLED', 'cancelled');
@@ -128,7 +129,7 @@ export async function scanLines(file: string, end: number, onLine: (l: RawLine) 
   } finally {
     await fh?.close();
   }
-  return lineNo;
+  return lineNo - (opts.firstLine ?? 0);
 }
 
 /**

@@ -3,6 +3,7 @@
  * "track lock wait times in Prometheus" wish. Pure; served by the HTTP ingest at GET /metrics.
  */
 import type { SinkStats } from './appender';
+import type { ShipStatus } from '../ship/status';
 
 export function toPrometheus(s: SinkStats, labels: Record<string, string> = {}): string {
   const lab = Object.entries({ backend: s.backend, ...(s.lockProvider ? { provider: s.lockProvider } : {}), ...labels })
@@ -33,5 +34,26 @@ export function toPrometheus(s: SinkStats, labels: Record<string, string> = {}):
   metric('telemetry_sink_rotations_total', 'counter', 'Rotations done by this window.', s.rotations);
   metric('telemetry_sink_errors_total', 'counter', 'I/O and lock faults.', s.errors.total);
   metric('telemetry_sink_fsync_failures_total', 'counter', 'Failed fsyncs (never retried into success).', s.fsyncFailures);
+  return out.join('\n') + '\n';
+}
+
+/** Shipping counters for GET /metrics (empty while shipping is off). Cumulative ones come from the cursor. */
+export function shipToPrometheus(s: ShipStatus | undefined): string {
+  if (!s) return '';
+  const lab = `destination="${s.destination.replace(/["\\\n]/g, '_')}",role="${s.role}"`;
+  const out: string[] = [];
+  const metric = (name: string, type: 'counter' | 'gauge', help: string, value: number): void => {
+    out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, `${name}{${lab}} ${Number.isFinite(value) ? value : 0}`);
+  };
+  metric('telemetry_sink_ship_active', 'gauge', '1 when this window ships, 0 while it stands by.', s.role === 'shipping' ? 1 : 0);
+  metric('telemetry_sink_ship_events_shipped_total', 'counter', 'Events acknowledged by ClickHouse (this file set and destination).', s.shippedTotal);
+  metric('telemetry_sink_ship_batches_retried_total', 'counter', 'Batches that needed more than one attempt.', s.retriedBatches);
+  metric('telemetry_sink_ship_lines_not_shipped_total', 'counter', 'Damaged lines passed over (verify problem codes).', s.invalidLines);
+  metric('telemetry_sink_ship_gaps_total', 'counter', 'Files removed by retention before they were shipped.', s.gaps);
+  metric('telemetry_sink_ship_lag_events', 'gauge', 'Events not yet acknowledged (an estimate while catching up).', s.behindEvents);
+  metric('telemetry_sink_ship_lag_bytes', 'gauge', 'Bytes of the file set not yet acknowledged.', s.behindBytes);
+  metric('telemetry_sink_ship_failing', 'gauge', '1 while batches are being retried or shipping stopped on an error.', s.phase === 'retrying' || s.phase === 'failed' ? 1 : 0);
+  const ts = s.shippedUpTo ? Date.parse(s.shippedUpTo) / 1000 : 0;
+  metric('telemetry_sink_ship_shipped_up_to_seconds', 'gauge', 'Event time of the last acknowledged event (Unix seconds).', ts);
   return out.join('\n') + '\n';
 }
