@@ -173,9 +173,9 @@ async function rewrite(c: Ctx, o: Opened, lock: RepairLock, first: LineAt, size:
     c.hook('committed');
     closeQuietly(qfd);
     qfd = undefined;
-    placeQuarantine(t, h);
+    const placed = placeQuarantine(t, h);
     c.hook('quarantined');
-    Object.assign(res, { clean: false, quarantine: qfinal, linesKept: first.line - 1 + s.linesKept, linesMoved: s.linesMoved, bytesKept: first.offset + s.dataLen, bytesMoved: s.bytesMoved, byReason: s.byReason });
+    Object.assign(res, { clean: false, quarantine: placed, linesKept: first.line - 1 + s.linesKept, linesMoved: s.linesMoved, bytesKept: first.offset + s.dataLen, bytesMoved: s.bytesMoved, byReason: s.byReason });
     const j = { path: t.paths.journal, fd: jfd, h, applied: false };
     jfd = undefined; // runJournal closes it
     await runJournal(t, j);

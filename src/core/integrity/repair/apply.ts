@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { splitName } from '../../sink/rotation';
 import { bumpToken } from './epoch';
 import { closeQuietly, copyRange, createPrivate, fsyncDir, OutFile, Owner, preadAll, pwriteAll, unlinkQuietly } from './io';
 import { commitJournal, filler, HEADER_BYTES, Journal, JournalHeader, markApplied, newHeader } from './journal';
@@ -116,16 +117,28 @@ async function dropFiller(t: Target, h: JournalHeader, size: number): Promise<vo
   await runJournal(t, { path: t.paths.journal, fd, h: h2, applied: false }); // closes fd
 }
 
-/** The quarantine temp file gets its final name (never replacing a file of that name). */
-export function placeQuarantine(t: Target, h: JournalHeader): void {
-  if (!h.quarantine || !fs.existsSync(t.paths.qtmp)) return;
-  try {
-    fs.linkSync(t.paths.qtmp, h.quarantine);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+/**
+ * The quarantine temp file gets its final name, never replacing a file: if the name is taken by
+ * another file, the next free `<name>.<n>` is used. Returns where it is (undefined: nothing to place).
+ */
+export function placeQuarantine(t: Target, h: JournalHeader): string | undefined {
+  if (!h.quarantine) return undefined;
+  const tmp = fs.lstatSync(t.paths.qtmp, { throwIfNoEntry: false });
+  if (!tmp) return h.quarantine;
+  const { dir, stem, ext } = splitName(h.quarantine);
+  for (let n = 0; ; n++) {
+    const name = n === 0 ? h.quarantine : path.join(dir, `${stem}.${n}${ext}`);
+    try {
+      fs.linkSync(t.paths.qtmp, name);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const there = fs.lstatSync(name, { throwIfNoEntry: false });
+      if (!there || there.ino !== tmp.ino || there.dev !== tmp.dev) continue; // someone else's file
+    }
+    fs.unlinkSync(t.paths.qtmp);
+    fsyncDir(dir);
+    return name;
   }
-  fs.unlinkSync(t.paths.qtmp);
-  fsyncDir(path.dirname(h.quarantine));
 }
 
 /** The end of a repair: journal and temp files go, then (last, after an fsync) the `.inode` link. */

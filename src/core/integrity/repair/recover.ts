@@ -84,9 +84,9 @@ async function recoverSet(c: RecoverContext, s: ArtifactSet, held?: RepairLock):
     const j = openJournal(t.paths.journal, st);
     if (typeof j === 'string') throw new IntegrityError('ERR_CHANGED', `${j}; ${s.base} may hold a half-applied repair: move the journal away only if you know the file is consistent`);
     unlinkQuietly(t.paths.next); // a later journal that was never committed
-    placeQuarantine(t, j.h);
+    const q = placeQuarantine(t, j.h);
     await runJournal(t, j);
-    return `finished a repair of ${s.base} that was interrupted${j.h.quarantine ? ` (its quarantine: ${j.h.quarantine})` : ''}`;
+    return `finished a repair of ${s.base} that was interrupted${q ? ` (its quarantine: ${path.basename(q)})` : ''}`;
   } finally {
     if (!held) lock?.release();
     closeQuietly(fd);
