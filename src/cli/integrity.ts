@@ -25,8 +25,10 @@ Exit status: 0 clean, 1 problems found, 2 could not run.`,
   --json             machine-readable result
   --lock-timeout MS  give up if the lock stays busy this long (default 5000)
 
-Valid lines stay in place; damaged ones go to <name>.quarantine-<UTC stamp>.jsonl with their line
-number, byte offset, reason and raw bytes. A clean file is not touched.
+Valid lines stay; damaged ones go to <name>.quarantine-<UTC stamp>-<hex>.jsonl with their line
+number, byte offset, reason and raw bytes. The file is rewritten in place (same inode, owner and
+mode) from its first damaged line on; a clean file is not touched. What a killed repair left is
+finished or cleaned first. Symbolic links and non-regular files are refused.
 Exit status: 0 repaired or clean, 1 failed, 2 could not run.`,
   stats: `telemetry-sink stats — counts by type, source, session and day; AI acceptance; lock waits
 
@@ -65,7 +67,7 @@ export async function runIntegrityCommand(cmd: 'verify' | 'repair' | 'stats', ar
     if (cmd === 'repair') {
       const targets = f.all ? [...listRotated(file).map((x) => x.path), file] : [file];
       const results = [];
-      for (const t of targets) results.push(await repair({ file: t, lockTimeoutMs: intFlag('lock-timeout', f['lock-timeout'], 5000) }));
+      for (const t of targets) results.push(await repair({ file: t, live: file, lockTimeoutMs: intFlag('lock-timeout', f['lock-timeout'], 5000) }));
       process.stdout.write(json ? JSON.stringify(results.length === 1 ? results[0] : results, null, 2) + '\n' : results.map(formatRepair).join(''));
       return 0;
     }
@@ -77,7 +79,8 @@ export async function runIntegrityCommand(cmd: 'verify' | 'repair' | 'stats', ar
   } catch (err) {
     if (err instanceof IntegrityError) {
       process.stderr.write(`telemetry-sink ${cmd}: ${err.message} [${err.code}]\n`);
-      return cmd === 'repair' && err.code !== 'ERR_NOT_FOUND' && err.code !== 'ERR_READ' ? 1 : 2;
+      // repair: 1 when it ran and failed, 2 when it could not run (nothing was changed).
+      return cmd === 'repair' && !['ERR_NOT_FOUND', 'ERR_READ', 'ERR_NOT_REGULAR', 'ERR_OWNER'].includes(err.code) ? 1 : 2;
     }
     throw err;
   }

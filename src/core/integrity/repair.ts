@@ -127,11 +127,15 @@ async function underLock(c: Ctx, o: Opened, lock: RepairLock, hint: Hint, res: R
     res.linesKept = -1; // not counted on the fast path
     return;
   }
-  await rewrite(c, o, lock, first, size, res);
+  if ((await rewrite(c, o, lock, first, size, res)) === 'gone') {
+    // Retention removed (or a user moved) the file before repair could pin it; nothing was changed.
+    if (c.file === c.live) throw new IntegrityError('ERR_NOT_FOUND', `${c.file} was removed while repair held its lock; nothing was changed`);
+    res.removed = true;
+  }
 }
 
 /** Splits [first, size) into journal data and quarantine, commits the journal, applies it. */
-async function rewrite(c: Ctx, o: Opened, lock: RepairLock, first: LineAt, size: number, res: RepairResult): Promise<void> {
+async function rewrite(c: Ctx, o: Opened, lock: RepairLock, first: LineAt, size: number, res: RepairResult): Promise<'gone' | undefined> {
   const id = randomBytes(6).toString('hex');
   const t: Target = {
     live: c.live,
@@ -148,13 +152,14 @@ async function rewrite(c: Ctx, o: Opened, lock: RepairLock, first: LineAt, size:
   try {
     fs.linkSync(c.file, t.paths.link); // first: pins the inode and tells readers a repair is at work
   } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'gone';
     throw ioError(`repair needs a hard link next to ${c.file} for its crash journal, and could not make one; nothing was changed`, err);
   }
   let jfd: number | undefined;
   let qfd: number | undefined;
   let committed = false;
   try {
-    if (!stillAt(t.paths.link, o)) throw new IntegrityError('ERR_CHANGED', `${c.file} was replaced while repair held its lock; nothing was changed`);
+    if (!stillAt(t.paths.link, o)) throw new IntegrityError('ERR_CHANGED', `${c.file} was replaced by another file while repair held its lock; nothing was changed`);
     c.hook('linked');
     jfd = createPrivate(t.paths.next, o.owner);
     qfd = createPrivate(t.paths.qtmp, o.owner);
@@ -179,6 +184,7 @@ async function rewrite(c: Ctx, o: Opened, lock: RepairLock, first: LineAt, size:
     const j = { path: t.paths.journal, fd: jfd, h, applied: false };
     jfd = undefined; // runJournal closes it
     await runJournal(t, j);
+    return undefined;
   } catch (err) {
     if (!committed) {
       abandon(t);
