@@ -9,10 +9,10 @@ import { cleanTokenTemps, readToken } from './repair/epoch';
 import { closeQuietly, createPrivate, IO_CHUNK, ioError, OutFile, unlinkQuietly } from './repair/io';
 import { commitJournal, HEADER_BYTES, newHeader } from './repair/journal';
 import { RepairLock } from './repair/lock';
-import { artifactPath, familyOf, legacyLeftovers, quarantinePath } from './repair/names';
+import { ArtifactKind, artifactPath, familyOf, legacyLeftovers, quarantinePath } from './repair/names';
 import { QuarantineWriter } from './repair/quarantine';
 import { abandon, RecoverContext, recoverFamily, recoverOwn } from './repair/recover';
-import { findHint, firstDamage, Hint, LineAt, ScanContext, split } from './repair/scan';
+import { findHint, firstDamage, Hint, LineAt, ScanContext, split, SplitResult } from './repair/scan';
 import { openTarget, Opened, stillAt } from './repair/target';
 
 export { rebuild, rebuildTo, QuarantineRecord } from './repair/quarantine';
@@ -134,21 +134,20 @@ async function underLock(c: Ctx, o: Opened, lock: RepairLock, hint: Hint, res: R
   }
 }
 
-/** Splits [first, size) into journal data and quarantine, commits the journal, applies it. */
+function targetFor(c: Ctx, o: Opened, lock: RepairLock, id: string): Target {
+  const p = (kind: ArtifactKind): string => artifactPath(c.file, id, kind);
+  return { live: c.live, fd: o.fd, dev: o.dev, ino: o.ino, owner: o.owner, lock, paths: { link: p('inode'), journal: p('journal'), next: p('new'), qtmp: p('quarantine') }, hook: c.hook, chunk: c.chunk };
+}
+
+/**
+ * Pins the file with the `.inode` link, splits [first, size) into journal data and quarantine,
+ * commits the journal (the point of no return), places the quarantine, applies the journal.
+ * Before the commit any failure removes every artifact and leaves the file untouched; after it,
+ * the journal stays for the next repair. 'gone': the file vanished before it could be pinned.
+ */
 async function rewrite(c: Ctx, o: Opened, lock: RepairLock, first: LineAt, size: number, res: RepairResult): Promise<'gone' | undefined> {
   const id = randomBytes(6).toString('hex');
-  const t: Target = {
-    live: c.live,
-    fd: o.fd,
-    dev: o.dev,
-    ino: o.ino,
-    owner: o.owner,
-    lock,
-    paths: { link: artifactPath(c.file, id, 'inode'), journal: artifactPath(c.file, id, 'journal'), next: artifactPath(c.file, id, 'new'), qtmp: artifactPath(c.file, id, 'quarantine') },
-    hook: c.hook,
-    chunk: c.chunk,
-  };
-  const qfinal = quarantinePath(c.file, id);
+  const t = targetFor(c, o, lock, id);
   try {
     fs.linkSync(c.file, t.paths.link); // first: pins the inode and tells readers a repair is at work
   } catch (err) {
@@ -156,28 +155,17 @@ async function rewrite(c: Ctx, o: Opened, lock: RepairLock, first: LineAt, size:
     throw ioError(`repair needs a hard link next to ${c.file} for its crash journal, and could not make one; nothing was changed`, err);
   }
   let jfd: number | undefined;
-  let qfd: number | undefined;
   let committed = false;
   try {
     if (!stillAt(t.paths.link, o)) throw new IntegrityError('ERR_CHANGED', `${c.file} was replaced by another file while repair held its lock; nothing was changed`);
     c.hook('linked');
     jfd = createPrivate(t.paths.next, o.owner);
-    qfd = createPrivate(t.paths.qtmp, o.owner);
-    const qout = new OutFile(qfd);
-    const s = await split(c, o, first, size, new OutFile(jfd, HEADER_BYTES), new QuarantineWriter(qout, o.fd, c.chunk));
-    await qout.flush();
-    fs.fsyncSync(qfd);
-    c.hook('split');
-    if (first.offset + s.dataLen + s.bytesMoved !== size) {
-      throw new IntegrityError('ERR_CHANGED', `read ${first.offset + s.dataLen + s.bytesMoved} bytes of ${size}: the file changed under the lock; nothing was changed`);
-    }
-    const h = newHeader({ id, dev: o.dev, ino: o.ino, from: first.offset, size, dataLen: s.dataLen, quarantine: qfinal });
+    const s = await splitInto(c, o, t, jfd, first, size);
+    const h = newHeader({ id, dev: o.dev, ino: o.ino, from: first.offset, size, dataLen: s.dataLen, quarantine: quarantinePath(c.file, id) });
     lock.assertHeld('commit its journal');
     await commitJournal(jfd, t.paths.next, t.paths.journal, h);
     committed = true;
     c.hook('committed');
-    closeQuietly(qfd);
-    qfd = undefined;
     const placed = placeQuarantine(t, h);
     c.hook('quarantined');
     Object.assign(res, { clean: false, quarantine: placed, linesKept: first.line - 1 + s.linesKept, linesMoved: s.linesMoved, bytesKept: first.offset + s.dataLen, bytesMoved: s.bytesMoved, byReason: s.byReason });
@@ -186,14 +174,31 @@ async function rewrite(c: Ctx, o: Opened, lock: RepairLock, first: LineAt, size:
     await runJournal(t, j);
     return undefined;
   } catch (err) {
+    closeQuietly(jfd);
     if (!committed) {
       abandon(t);
       throw ioError('repair failed; the file is untouched', err);
     }
     const code = err instanceof IntegrityError ? err.code : 'ERR_WRITE';
     throw new IntegrityError(code, `repair of ${c.file} stopped after committing its journal (${(err as Error).message}); run repair again to finish it (readers report ERR_CHANGED until then)`, err);
+  }
+}
+
+/** Valid lines of [first, size) into the journal fd (after its header), damaged ones into the fsynced quarantine temp. */
+async function splitInto(c: Ctx, o: Opened, t: Target, jfd: number, first: LineAt, size: number): Promise<SplitResult> {
+  const qfd = createPrivate(t.paths.qtmp, o.owner);
+  try {
+    const qout = new OutFile(qfd);
+    const jout = new OutFile(jfd, HEADER_BYTES);
+    const s = await split(c, o, first, size, jout, new QuarantineWriter(qout, o.fd, c.chunk));
+    await qout.flush();
+    fs.fsyncSync(qfd);
+    c.hook('split');
+    if (first.offset + s.dataLen + s.bytesMoved !== size || jout.written !== s.dataLen) {
+      throw new IntegrityError('ERR_CHANGED', `read ${first.offset + s.dataLen + s.bytesMoved} bytes of ${size}: the file changed under the lock; nothing was changed`);
+    }
+    return s;
   } finally {
     closeQuietly(qfd);
-    closeQuietly(jfd);
   }
 }

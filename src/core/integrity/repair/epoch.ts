@@ -27,12 +27,21 @@ export interface ReadStart {
   busy: Map<string, string>;
 }
 
+/** The family's token; 'none' before the first repair. Never follows a link, never blocks (a FIFO planted there). */
 export function readToken(live: string): string {
+  let fd: number;
   try {
-    return fs.readFileSync(epochPath(live), 'utf8').trim() || 'empty';
+    fd = fs.openSync(epochPath(live), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'none';
     throw err;
+  }
+  try {
+    if (!fs.fstatSync(fd).isFile()) throw new Error(`${epochPath(live)} is not a regular file`);
+    const b = Buffer.alloc(64);
+    return b.subarray(0, fs.readSync(fd, b, 0, 64, 0)).toString('latin1').trim() || 'empty';
+  } finally {
+    fs.closeSync(fd);
   }
 }
 
@@ -53,6 +62,7 @@ export function bumpToken(live: string, owner?: { uid: number; gid: number }): v
     fs.rmSync(tmp, { force: true });
     throw err;
   }
+  starts.delete(live); // this process's next read must not reuse the token it just replaced
 }
 
 /** Removes temp files of token bumps that a killed process left (a bump takes microseconds). */
@@ -66,17 +76,30 @@ export function cleanTokenTemps(live: string, now = Date.now()): void {
   }
 }
 
+/**
+ * A read start taken moments ago is as good as a new one: its token was read before its listing,
+ * both before any file the reader sizes now, which is all the argument needs (a repair since then
+ * changes the token, which the reader sees when it ends). It saves a folder listing per rotated file.
+ */
+const REUSE_MS = 250;
+const starts = new Map<string, { start: ReadStart; at: number }>();
+
 /** Step 1 of a read: the token, then the files under repair. Call before sizing the file. */
 export function beginRead(file: string): ReadStart {
   const family = familyOf(file);
+  const now = Date.now();
+  const cached = starts.get(family);
+  if (cached && now - cached.at >= 0 && now - cached.at < REUSE_MS) return cached.start;
   const token = readToken(family);
   const busy = new Map<string, string>();
   for (const s of listArtifacts(family)) {
     if (!s.kinds.has('inode')) continue;
-    const st = fs.statSync(setPath(s, 'inode'), { throwIfNoEntry: false });
-    if (st) busy.set(`${st.dev}:${st.ino}`, s.base);
+    const st = fs.lstatSync(setPath(s, 'inode'), { throwIfNoEntry: false });
+    if (st?.isFile()) busy.set(`${st.dev}:${st.ino}`, s.base);
   }
-  return { family, token, busy };
+  const start = { family, token, busy };
+  starts.set(family, { start, at: now });
+  return start;
 }
 
 /** Step 2, once the file is open and sized: its epoch, or why it cannot be read now. */

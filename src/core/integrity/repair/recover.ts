@@ -29,8 +29,10 @@ export async function recoverFamily(c: RecoverContext): Promise<string[]> {
       const msg = await recoverSet(c, s);
       if (msg) done.push(msg);
     } catch (err) {
-      if (err instanceof IntegrityError && err.code === 'ERR_LOCK_TIMEOUT') continue;
-      throw err;
+      if (!(err instanceof IntegrityError)) throw err;
+      // A file locked for longer than the timeout is probably being repaired: not a leftover.
+      // Anything else is reported; it does not stop the repair of other files.
+      if (err.code !== 'ERR_LOCK_TIMEOUT') done.push(`could not finish what a killed repair of ${s.base} left: ${err.message}`);
     }
   }
   return done;
@@ -40,8 +42,8 @@ export async function recoverFamily(c: RecoverContext): Promise<string[]> {
 export async function recoverOwn(c: RecoverContext, st: { dev: number; ino: number }, lock: RepairLock): Promise<string[]> {
   const done: string[] = [];
   for (const s of listArtifacts(c.live)) {
-    const l = fs.statSync(setPath(s, 'inode'), { throwIfNoEntry: false });
-    if (!l || l.dev !== st.dev || l.ino !== st.ino) continue;
+    const l = fs.lstatSync(setPath(s, 'inode'), { throwIfNoEntry: false });
+    if (!l?.isFile() || l.dev !== st.dev || l.ino !== st.ino) continue;
     const msg = await recoverSet(c, s, lock);
     if (msg) done.push(msg);
   }
@@ -55,10 +57,14 @@ async function recoverSet(c: RecoverContext, s: ArtifactSet, held?: RepairLock):
   }
   let fd: number;
   try {
-    fd = fs.openSync(link, fs.constants.O_RDWR | fs.constants.O_NOFOLLOW);
+    fd = fs.openSync(link, fs.constants.O_RDWR | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined; // finished by another repair
     throw new IntegrityError('ERR_WRITE', `cannot open ${link} to finish an interrupted repair: ${(err as Error).message}`, err);
+  }
+  if (!fs.fstatSync(fd).isFile()) {
+    closeQuietly(fd);
+    throw new IntegrityError('ERR_NOT_REGULAR', `${link} is not a regular file (repair only ever makes hard links there): left alone`);
   }
   let lock = held;
   try {
