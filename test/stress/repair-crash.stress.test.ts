@@ -100,6 +100,7 @@ async function scenario(step: RepairStep, opts: { append: boolean; recoveryKill?
   assert.ok(got.equals(want), `${where}: kept + quarantined = original + appended, byte for byte (got ${got.length} bytes, want ${want.length})`);
   const v = await verify({ file, maxLineBytes: MAX_LINE });
   assert.equal(v.totals.invalid, 0, `${where}: the repaired file has no damaged line`);
+  fs.rmSync(dir, { recursive: true, force: true });
 }
 
 test('kill -9 at every step of repair, then a recovering repair: byte for byte, nothing left behind', { timeout: 300_000 }, async () => {

@@ -37,8 +37,9 @@ function writeFile(file: string): string {
   return hash.digest('hex');
 }
 
-test('a 100 MB zero-filled line and a 300 MB unterminated last line: repaired in bounded memory, losslessly', { timeout: 240_000 }, async () => {
+test('a 100 MB zero-filled line and a 300 MB unterminated last line: repaired in bounded memory, losslessly', { timeout: 240_000 }, async (t) => {
   const dir = tmpDir('lts-long-');
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true })); // about 1 GB
   const file = path.join(dir, 'events.jsonl');
   const want = writeFile(file);
   const d = await run(process.execPath, [REPAIRER, JSON.stringify({ file })]).done;
