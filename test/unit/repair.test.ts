@@ -98,7 +98,7 @@ test('a file name taken by someone else is never replaced by a quarantine', asyn
     testHook: (s) => {
       if (s !== 'committed') return;
       const j = fs.readdirSync(dir).find((n) => n.endsWith('.journal'))!;
-      squatted = (JSON.parse(fs.readFileSync(path.join(dir, j), 'utf8').slice(0, 4096).trim()) as { quarantine: string }).quarantine;
+      squatted = path.join(dir, (JSON.parse(fs.readFileSync(path.join(dir, j), 'utf8').slice(0, 4096).trim()) as { quarantine: string }).quarantine);
       fs.writeFileSync(squatted, 'not yours\n');
     },
   });

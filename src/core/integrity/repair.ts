@@ -161,7 +161,7 @@ async function rewrite(c: Ctx, o: Opened, lock: RepairLock, first: LineAt, size:
     c.hook('linked');
     jfd = createPrivate(t.paths.next, o.owner);
     const s = await splitInto(c, o, t, jfd, first, size);
-    const h = newHeader({ id, dev: o.dev, ino: o.ino, from: first.offset, size, dataLen: s.dataLen, quarantine: quarantinePath(c.file, id) });
+    const h = newHeader({ id, dev: o.dev, ino: o.ino, from: first.offset, size, dataLen: s.dataLen, quarantine: path.basename(quarantinePath(c.file, id)) });
     lock.assertHeld('commit its journal');
     await commitJournal(jfd, t.paths.next, t.paths.journal, h);
     committed = true;

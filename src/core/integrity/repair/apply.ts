@@ -124,10 +124,10 @@ async function dropFiller(t: Target, h: JournalHeader, size: number): Promise<vo
 export function placeQuarantine(t: Target, h: JournalHeader): string | undefined {
   if (!h.quarantine) return undefined;
   const tmp = fs.lstatSync(t.paths.qtmp, { throwIfNoEntry: false });
-  if (!tmp) return h.quarantine;
-  const { dir, stem, ext } = splitName(h.quarantine);
+  if (!tmp) return path.join(path.dirname(t.paths.qtmp), path.basename(h.quarantine));
+  const { dir, stem, ext } = splitName(path.join(path.dirname(t.paths.qtmp), path.basename(h.quarantine)));
   for (let n = 0; ; n++) {
-    const name = n === 0 ? h.quarantine : path.join(dir, `${stem}.${n}${ext}`);
+    const name = path.join(dir, n === 0 ? stem + ext : `${stem}.${n}${ext}`);
     try {
       fs.linkSync(t.paths.qtmp, name);
     } catch (err) {

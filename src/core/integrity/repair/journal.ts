@@ -30,7 +30,7 @@ export interface JournalHeader {
   /** from + dataLen: the size once the rewrite is done. */
   newSize: number;
   dataLen: number;
-  /** Where the quarantine temp file goes once the journal is committed (absent: nothing to quarantine). */
+  /** File name (same folder) the quarantine temp file takes once the journal is committed (absent: none). */
   quarantine?: string;
   created: string;
   pid: number;

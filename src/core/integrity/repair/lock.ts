@@ -21,7 +21,7 @@ export class RepairLock {
 
   static async acquire(live: string, fd: number, o: { timeoutMs: number; shared: boolean; mode: LockMode; signal?: AbortSignal }): Promise<RepairLock> {
     const fx = o.mode === 'lockfile' ? {} : loadFsExt();
-    if (o.mode === 'flock' && !fx.mod) chooseBackend('flock', live); // throws the clear "cannot load" error
+    if (o.mode === 'flock' && !fx.mod) attempt(live, () => chooseBackend('flock', live) !== undefined); // the clear "cannot load" error, coded
     const flock = fx.mod ? new FlockBackend(fx.mod) : undefined;
     const lf = new LockfileBackend(lockfilePath(live), { announce: false });
     const t0 = Date.now();
