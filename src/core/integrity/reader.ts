@@ -263,19 +263,20 @@ export async function snapshotLive(file: string, timeoutMs = 2000): Promise<Snap
     throw readError(file, err);
   }
   try {
-    const held = await lockAll(file, fd, timeoutMs, true);
+    const start = startRead(file); // before sizing, outside the lock (it lists the folder)
+    let held: HeldLocks;
     try {
-      return sized(file, fd, startRead(file), true);
+      held = await lockAll(file, fd, timeoutMs, true);
+    } catch (err) {
+      if (err instanceof IntegrityError && err.code === 'ERR_LOCK_TIMEOUT') return sized(file, fd, start, false);
+      throw err;
+    }
+    try {
+      return sized(file, fd, start, true);
     } finally {
       held.release();
     }
   } catch (err) {
-    try {
-      if (err instanceof IntegrityError && err.code === 'ERR_LOCK_TIMEOUT') return sized(file, fd, startRead(file), false);
-    } catch (again) {
-      fs.closeSync(fd);
-      throw again;
-    }
     fs.closeSync(fd);
     throw err;
   }
