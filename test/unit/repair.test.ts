@@ -159,3 +159,38 @@ test('repair of a clean file after a long valid prefix touches nothing and reads
   assert.equal(after.mtimeMs, before.mtimeMs);
   assert.equal(after.ino, before.ino);
 });
+
+const isRoot = process.getuid?.() === 0;
+const NOBODY = 65534;
+
+test("as root on another user's file: the file keeps owner, group, mode and inode; what repair creates is theirs", { skip: !isRoot && 'needs root' }, async () => {
+  const dir = tmp();
+  fs.chownSync(dir, NOBODY, NOBODY);
+  const { file, original } = damaged(dir);
+  fs.chownSync(file, NOBODY, NOBODY);
+  fs.chmodSync(file, 0o640);
+  const before = fs.statSync(file);
+  const r = await repair({ file });
+  assert.equal(r.clean, false);
+  const after = fs.statSync(file);
+  assert.deepEqual([after.uid, after.gid, after.mode, after.ino], [before.uid, before.gid, before.mode, before.ino]);
+  for (const p of [r.quarantine!, path.join(dir, '.events.jsonl.repair-epoch')]) {
+    const st = fs.statSync(p);
+    assert.deepEqual([st.uid, st.gid, st.mode & 0o777], [NOBODY, NOBODY, 0o600], `${path.basename(p)} belongs to the file's owner`);
+  }
+  assert.ok((await rebuild(file, r.quarantine!)).equals(original));
+});
+
+test("not root: another user's file is refused with ERR_OWNER and left alone", { skip: !isRoot && 'needs root to act as another user' }, async () => {
+  const { spawnSync } = await import('node:child_process');
+  const dir = tmp();
+  fs.chmodSync(dir, 0o777);
+  const { file, original } = damaged(dir);
+  fs.chmodSync(file, 0o666);
+  const cli = path.resolve(__dirname, '..', '..', '..', 'dist', 'cli.js');
+  const r = spawnSync(process.execPath, [cli, 'repair', '--file', file], { uid: NOBODY, gid: NOBODY, encoding: 'utf8', env: { ...process.env, HOME: '/tmp' } });
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /belongs to uid 0.*run repair as its owner.*\[ERR_OWNER\]/);
+  assert.ok(fs.readFileSync(file).equals(original));
+  assert.deepEqual(fs.readdirSync(dir), ['events.jsonl']);
+});
