@@ -76,7 +76,7 @@ export async function repair(opts: RepairOptions): Promise<RepairResult> {
   const res: RepairResult = { file, clean: true, linesKept: 0, linesMoved: 0, bytesKept: 0, bytesMoved: 0, byReason: {}, recovered: [] };
   res.recovered.push(...(await recoverFamily(c)));
   for (let round = 0; round < 10; round++) {
-    const o = openTarget(file);
+    const o = await openTarget(file, file === live);
     if (!o) {
       if (file === live) throw new IntegrityError('ERR_NOT_FOUND', `no such file: ${file}`);
       res.removed = true; // retention removed this rotated file first

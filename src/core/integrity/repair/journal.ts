@@ -91,9 +91,11 @@ export async function markApplied(j: Journal): Promise<void> {
 
 /**
  * The filler: the last bytes of [newSize, size), written before the journal says `applied` and
- * before truncating. NULs ending in \n — bytes no writer appends — so after a crash the file's
- * bytes there tell whether the truncation happened (filler still there) or not (appended lines,
- * or nothing). The \n keeps lines that writers append after a crash whole.
+ * before truncating. NULs ending in \n — no writer appends NULs — so after a crash the file's bytes
+ * there tell whether the truncation happened (filler still there) or not (appended lines, or
+ * nothing): lines appended after a cut would have to hold NULs exactly there to look like it. With
+ * a one-byte filler (a lone \n) a misreading needs an appended line starting with \n, and drops only
+ * that \n. The \n keeps lines that writers append after a crash whole.
  */
 export function filler(h: JournalHeader): { at: number; bytes: Buffer } {
   const len = Math.min(h.size - h.newSize, FILLER_MAX);

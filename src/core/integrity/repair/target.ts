@@ -28,12 +28,20 @@ function kindOf(st: fs.Stats): string {
  * run it on the target itself), anything but a regular file (no FIFO hang, no device), and, unless
  * running as root, a file owned by another user (the quarantine would be ours and unreadable to
  * them). Root may repair any user's file: the file keeps its inode, owner, group and mode, and what
- * repair creates beside it is given to the file's owner. Undefined when the file does not exist.
+ * repair creates beside it is given to the file's owner. Undefined when the file does not exist
+ * (for the live file: still not, half a second later).
  */
-export function openTarget(file: string): Opened | undefined {
-  for (let round = 0; round < 5; round++) {
+export async function openTarget(file: string, live: boolean): Promise<Opened | undefined> {
+  let missing = 0;
+  for (let round = 0; round < 25; round++) {
     const lst = fs.lstatSync(file, { throwIfNoEntry: false });
-    if (!lst) return undefined;
+    if (!lst) {
+      // A rotation renames the live file and its writer recreates it a moment later: look again
+      // for a while before calling it missing. A rotated file that is gone stays gone (retention).
+      if (!live || ++missing > 20) return undefined;
+      await new Promise((r) => setTimeout(r, 25));
+      continue;
+    }
     if (!lst.isFile()) {
       const to = lst.isSymbolicLink() ? ` (to ${safeReadlink(file)}); run repair on the file it points to` : '';
       throw new IntegrityError('ERR_NOT_REGULAR', `${file} is ${kindOf(lst)}${to}; repair rewrites regular files only and never replaces a link`);
