@@ -126,11 +126,18 @@ test('soak: writers of both backends, Python writers, rotation, retention, repai
       }
     }
   }, 300);
+  // Whatever fails, stop the clock and every process left, or the test runner would wait forever.
+  t.after(() => {
+    stop = true;
+    clearInterval(retention);
+    for (const m of members) if (m.child.exitCode === null && m.child.signalCode === null) m.child.kill('SIGKILL');
+  });
   const loops = [repairLoop(), repairLoop(), verifyLoop()];
+  for (const l of loops) l.catch(() => (stop = true)); // a failed loop ends the chaos early; awaited below
 
   const kills = { node: 0, python: 0, repair: 0 };
   const t0 = Date.now();
-  while (Date.now() - t0 < SOAK_MS || (repairs.runs < MIN_REPAIRS && Date.now() - t0 < SOAK_MAX_MS)) {
+  while (!stop && (Date.now() - t0 < SOAK_MS || (repairs.runs < MIN_REPAIRS && Date.now() - t0 < SOAK_MAX_MS))) {
     await sleep(200 + rnd() * 600);
     // Some kills hit a repair (most repairs must get to finish, or none would do any work), the rest a writer.
     const wantRepair = rnd() < 0.1;
