@@ -30,8 +30,10 @@ Exit status: 0 clean, 1 problems found, 2 could not run.`,
   --json             machine-readable result
   --lock-timeout MS  give up if the lock stays busy this long (default 5000)
 
-Valid lines stay in place; damaged ones go to <name>.quarantine-<UTC stamp>.jsonl with their line
-number, byte offset, reason and raw bytes. A clean file is not touched.
+Valid lines stay; damaged ones go to <name>.quarantine-<UTC stamp>-<hex>.jsonl with their line
+number, byte offset, reason and raw bytes. The file is rewritten in place (same inode, owner and
+mode) from its first damaged line on; a clean file is not touched. What a killed repair left is
+finished or cleaned first. Symbolic links and non-regular files are refused.
 Exit status: 0 repaired or clean, 1 failed, 2 could not run.`,
 };
 
@@ -66,7 +68,7 @@ export async function runIntegrityCommand(cmd: 'verify' | 'repair', argv: string
     }
     const targets = f.all ? [...listRotated(file).map((x) => x.path), file] : [file];
     const results = [];
-    for (const t of targets) results.push(await repair({ file: t, lockTimeoutMs: intFlag('lock-timeout', f['lock-timeout'], 5000) }));
+    for (const t of targets) results.push(await repair({ file: t, live: file, lockTimeoutMs: intFlag('lock-timeout', f['lock-timeout'], 5000) }));
     if (json) process.stdout.write(JSON.stringify(results.length === 1 ? results[0] : results, null, 2) + '\n');
     else printText(results.map(formatRepair).join(''));
     return 0;
@@ -77,7 +79,8 @@ export async function runIntegrityCommand(cmd: 'verify' | 'repair', argv: string
     if (code === undefined) throw err;
     const sys = (err as { sysCode?: string }).sysCode ?? sysCodeOf(err);
     printError(`telemetry-sink ${cmd}: ${(err as Error).message} [${code}${sys && !(err as Error).message.includes(sys) ? `, ${sys}` : ''}]\n`);
-    if (cmd === 'repair' && err instanceof IntegrityError) return err.code !== 'ERR_NOT_FOUND' && err.code !== 'ERR_READ' ? 1 : 2;
+    // repair: 1 when it ran and failed, 2 when it could not run (nothing was changed).
+    if (cmd === 'repair' && err instanceof IntegrityError) return !['ERR_NOT_FOUND', 'ERR_READ', 'ERR_NOT_REGULAR', 'ERR_OWNER', 'ERR_UNSAFE_DIR'].includes(err.code) ? 1 : 2;
     return 2;
   }
 }

@@ -181,14 +181,16 @@ test('repair: kept + quarantined lines equal the original byte for byte; idempot
     badUtf8,
     Buffer.from(good(6, 7) + '{"v":1,"id":"torn'),
   ]);
-  fs.writeFileSync(file, original);
+  fs.writeFileSync(file, original, { mode: 0o640 });
+  const { mode: modeBefore, ino: inoBefore } = fs.statSync(file);
   const r = await repair({ file });
   assert.equal(r.clean, false);
   assert.deepEqual(r.byReason, { bom: 1, blank: 1, not_object: 1, crc_mismatch: 1, crlf: 1, invalid_utf8: 1, torn: 1 });
   assert.equal(r.linesMoved, 7);
   assert.equal(r.bytesKept + r.bytesMoved, original.length);
-  assert.ok(rebuild(file, r.quarantine!).equals(original), 'lossless');
-  assert.equal((fs.statSync(file).mode & 0o777).toString(8), '600');
+  assert.ok((await rebuild(file, r.quarantine!)).equals(original), 'lossless');
+  assert.equal(fs.statSync(file).mode, modeBefore, 'the file keeps its mode (rewritten in place)');
+  assert.equal(fs.statSync(file).ino, inoBefore, 'the file keeps its inode');
   assert.equal((fs.statSync(r.quarantine!).mode & 0o777).toString(8), '600');
   const q = fs.readFileSync(r.quarantine!, 'utf8').trim().split('\n').map((s) => JSON.parse(s) as { line: number; base64?: string; reason: string });
   assert.ok(q.find((x) => x.reason === 'invalid_utf8')!.base64, 'non-UTF-8 bytes kept as base64');

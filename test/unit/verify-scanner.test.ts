@@ -189,7 +189,7 @@ test('reader: line chunks give the same lines as scanLines (long lines, no final
       fs.writeFileSync(file, Buffer.concat(parts));
       const maxLine = [1000, 60_000, 1 << 20][round % 3]!;
       const want: RawLine[] = [];
-      await scanLines(file, fs.statSync(file).size, (l) => want.push({ ...l, bytes: Buffer.from(l.bytes) }), { bufferCap: maxLine });
+      await scanLines(file, fs.statSync(file).size, (l) => void want.push({ ...l, bytes: Buffer.from(l.bytes) }), { bufferCap: maxLine });
       const got: RawLine[] = [];
       const fd = fs.openSync(file, 'r');
       const free: Uint8Array[] = [new Uint8Array(chunkBufferSize(maxLine)), new Uint8Array(chunkBufferSize(maxLine))];

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { listRotated } from '../sink/rotation';
 import { checkDir, DirTrust, openRegular } from '../sink/safefs';
 import { IntegrityError, lockAll, readError } from './reader';
+import { beginRead, finishOpen, forgetEpoch, rememberEpoch } from './repair/epoch';
 
 /**
  * The set of files a reader (verify, stats, the shipper) goes through, oldest first: the rotated
@@ -47,23 +48,49 @@ export function checkReadDir(file: string): DirTrust {
   }
 }
 
+/** Step 1 of every read, before the file is sized: the repair epoch (see repair/epoch.ts). */
+function startRead(file: string): ReturnType<typeof beginRead> {
+  try {
+    return beginRead(file);
+  } catch (err) {
+    throw new IntegrityError('ERR_READ', `cannot read the repair epoch next to ${file}: ${(err as Error).message}`, err);
+  }
+}
+
+/**
+ * Step 2, once the fd is open and sized: never a size taken in the middle of a repair (ERR_CHANGED);
+ * the epoch is remembered for the fd, so scanLines notices a repair that ran while it read.
+ */
+function pinEpoch(file: string, fd: number, start: ReturnType<typeof beginRead>, st: fs.Stats): void {
+  const e = finishOpen(start, st);
+  if ('busy' in e) throw new IntegrityError('ERR_CHANGED', `${file}: ${e.busy}`);
+  rememberEpoch(fd, e.epoch);
+}
+
 /**
  * Learns, under a brief shared lock, the size of the open live file up to which every line is
  * complete. Falls back to the current size (locked=false) when the lock stays busy, and goes without
- * the lock file where it cannot be created (the note says so).
+ * the lock file where it cannot be created (the note says so). The repair epoch is read before the
+ * size is taken (see repair/epoch.ts).
  */
 export async function snapshotLive(file: string, fd: number, timeoutMs = 2000): Promise<Pick<SetFile, 'size' | 'locked' | 'note'>> {
+  const start = startRead(file); // before sizing, outside the lock (it lists the folder)
+  const sized = (locked: boolean, note?: string): Pick<SetFile, 'size' | 'locked' | 'note'> => {
+    const st = fs.fstatSync(fd);
+    pinEpoch(file, fd, start, st);
+    return { size: st.size, locked, ...(note ? { note } : {}) };
+  };
+  let held: Awaited<ReturnType<typeof lockAll>>;
   try {
-    const held = await lockAll(file, fd, timeoutMs, true);
-    try {
-      const note = held.skipped ? `was read without the lock file (it could not be created: ${held.skipped})${held.backends.length ? ', under flock only' : ', without any lock'}` : undefined;
-      return { size: fs.fstatSync(fd).size, locked: true, ...(note ? { note } : {}) };
-    } finally {
-      held.release();
-    }
+    held = await lockAll(file, fd, timeoutMs, true);
   } catch (err) {
-    if (err instanceof IntegrityError && err.code === 'ERR_LOCK_TIMEOUT') return { size: fs.fstatSync(fd).size, locked: false };
+    if (err instanceof IntegrityError && err.code === 'ERR_LOCK_TIMEOUT') return sized(false);
     throw readError(file, err);
+  }
+  try {
+    return sized(true, held.skipped ? `was read without the lock file (it could not be created: ${held.skipped})${held.backends.length ? ', under flock only' : ', without any lock'}` : undefined);
+  } finally {
+    held.release();
   }
 }
 
@@ -86,6 +113,7 @@ export class FileSet {
       return true;
     }
     let opened: { fd: number; st: fs.Stats };
+    const start = startRead(f.path);
     try {
       opened = openForRead(f.path, this.trust);
     } catch (err) {
@@ -97,6 +125,7 @@ export class FileSet {
     }
     try {
       const { st } = opened;
+      pinEpoch(f.path, opened.fd, start, st);
       if (st.ino !== f.ino || st.dev !== f.dev) {
         if (f.opened) {
           f.note = 'was replaced between two passes; read once';
@@ -111,12 +140,14 @@ export class FileSet {
       await fn(opened.fd, f);
       return true;
     } finally {
+      forgetEpoch(opened.fd);
       fs.closeSync(opened.fd);
     }
   }
 
   close(): void {
     if (this.liveFd === undefined) return;
+    forgetEpoch(this.liveFd);
     try {
       fs.closeSync(this.liveFd);
     } catch {
@@ -154,7 +185,10 @@ export async function openSet(file: string, all: boolean, lockTimeoutMs = 2000):
     }
     if (liveFile) files.push(liveFile);
   } catch (err) {
-    if (live) fs.closeSync(live.fd);
+    if (live) {
+      forgetEpoch(live.fd);
+      fs.closeSync(live.fd);
+    }
     throw err;
   }
   if (!files.length) throw new IntegrityError('ERR_NOT_FOUND', `no such file: ${file}`);

@@ -48,9 +48,12 @@ export function formatVerify(r: VerifyReport): string {
 }
 
 export function formatRepair(r: RepairResult): string {
-  if (r.clean) return `Nothing to repair: every line of ${r.file} is valid. The file was not touched.\n`;
+  const before = (r.recovered ?? []).map((x) => `First ${x}.\n`).join('');
+  if (r.removed) return `${before}${r.file} was removed (retention) before repair reached it.\n`;
+  if (r.clean) return `${before}Nothing to repair: every line of ${r.file} is valid. The file was not touched.\n`;
   const reasons = Object.entries(r.byReason).map(([k, v]) => `${k} ${v}`).join(', ');
   return (
+    before +
     `Repaired ${r.file}\n` +
     `  kept ${n(r.linesKept)} valid lines (${n(r.bytesKept)} bytes)\n` +
     `  moved ${n(r.linesMoved)} damaged lines (${n(r.bytesMoved)} bytes: ${reasons})\n` +

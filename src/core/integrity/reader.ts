@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import { chooseBackend, FlockBackend, LockfileBackend, lockfilePath, LockMode } from '../sink/locks';
 import { chooseFlockProvider } from '../sink/flockProviders';
 import { SinkError } from '../sink/errors';
+import { changedSince, epochOfFd, RepairEpoch } from './repair/epoch';
 
 /** One line as the reader hands it over. `bytes` is only valid during the callback (buffers are reused). */
 export interface RawLine {
@@ -16,7 +17,10 @@ export interface RawLine {
 }
 
 export interface ScanOptions {
-  /** Lines longer than this are handed over cut (first 256 bytes) with truncated=true. */
+  /**
+   * Lines longer than this are handed over cut (first 256 bytes) with truncated=true and their full
+   * length; memory stays bounded whatever a line's length (default DEFAULT_BUFFER_CAP).
+   */
   bufferCap?: number;
   chunkSize?: number;
   onProgress?: (bytesDone: number) => void;
@@ -28,28 +32,72 @@ export interface ScanOptions {
   /** Start here (a line start) instead of 0; lines are numbered from `firstLine` + 1 (the shipper resumes). */
   start?: number;
   firstLine?: number;
+  /**
+   * The repair epoch the range was sized under (see repair/epoch.ts). Checked when the scan ends:
+   * ERR_CHANGED if a repair may have moved bytes meanwhile. Defaults to the epoch the file set
+   * recorded for `fd`.
+   */
+  epoch?: RepairEpoch;
 }
 
-export type IntegrityCode = 'ERR_NOT_FOUND' | 'ERR_READ' | 'ERR_LOCK_TIMEOUT' | 'ERR_CANCELLED' | 'ERR_CHANGED' | 'ERR_WRITE' | 'ERR_NOT_REGULAR' | 'ERR_UNSAFE_DIR';
+/** What a line callback may return: 'stop' ends the scan after this line; a promise is awaited. */
+export type LineAction = void | 'stop' | Promise<void | 'stop'>;
+
+/** Longest line handed over whole when the caller sets no cap: bounded memory, whatever the file holds. */
+export const DEFAULT_BUFFER_CAP = 8 * 1024 * 1024;
+
+export type IntegrityCode = 'ERR_NOT_FOUND' | 'ERR_READ' | 'ERR_LOCK_TIMEOUT' | 'ERR_CANCELLED' | 'ERR_CHANGED' | 'ERR_WRITE' | 'ERR_NOT_REGULAR' | 'ERR_UNSAFE_DIR' | 'ERR_OWNER';
 
 export class IntegrityError extends Error {
-  /** errno-style code of the underlying system error, when there is one. */
+  /** errno-style code of the underlying system error (ENOSPC, EACCES, …), when there is one. */
   sysCode?: string;
   constructor(
     readonly code: IntegrityCode,
     message: string,
+    cause?: unknown,
   ) {
     super(message);
     this.name = 'IntegrityError';
+    const sys = (cause as NodeJS.ErrnoException | undefined)?.code;
+    if (typeof sys === 'string') this.sysCode = sys;
+  }
+}
+
+/** Carries the part of a line seen so far: at most cap+1 bytes are kept, however long it grows. */
+class LineCarry {
+  private parts: Buffer[] = [];
+  private kept = 0;
+  /** Full length so far, past the cap too. */
+  len = 0;
+  constructor(private readonly cap: number) {}
+  add(seg: Buffer, copy: boolean): void {
+    this.len += seg.length;
+    if (this.kept >= this.cap + 1 || seg.length === 0) return;
+    const keep = seg.subarray(0, Math.min(seg.length, this.cap + 1 - this.kept));
+    this.parts.push(copy ? Buffer.from(keep) : keep);
+    this.kept += keep.length;
+  }
+  /** The line's bytes (only the first 256 when it is over the cap), and resets. */
+  take(): { bytes: Buffer; truncated: boolean; length: number } {
+    const length = this.len;
+    const truncated = length > this.cap;
+    const all = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.kept);
+    this.parts = [];
+    this.kept = 0;
+    this.len = 0;
+    return { bytes: truncated ? all.subarray(0, 256) : all, truncated, length };
+  }
+  get empty(): boolean {
+    return this.len === 0;
   }
 }
 
 /**
- * Streams lines of `file` in [0, end) in constant memory (one chunk plus at most one line).
- * Returns the number of lines seen.
+ * Streams lines of `file` in [start, end) in bounded memory (one chunk plus at most cap+1 bytes of
+ * one line). Returns the number of the last line seen (0 when none).
  */
-export async function scanLines(file: string, end: number, onLine: (l: RawLine) => void, opts: ScanOptions = {}): Promise<number> {
-  const cap = opts.bufferCap ?? Infinity;
+export async function scanLines(file: string, end: number, onLine: (l: RawLine) => LineAction, opts: ScanOptions = {}): Promise<number> {
+  const cap = opts.bufferCap ?? DEFAULT_BUFFER_CAP;
   const chunkSize = opts.chunkSize ?? 4 * 1024 * 1024;
   let fh: fs.promises.FileHandle | undefined;
   if (opts.fd === undefined) {
@@ -64,71 +112,61 @@ export async function scanLines(file: string, end: number, onLine: (l: RawLine) 
     fh
       ? fh.read(buffer, 0, length, position)
       : new Promise((resolve, reject) => fs.read(fd!, buffer, 0, length, position, (err, bytesRead) => (err ? reject(err) : resolve({ bytesRead }))));
-  const buf = Buffer.allocUnsafe(chunkSize);
-  let parts: Buffer[] = [];
-  let partsLen = 0;
-  let lineLen = 0; // full length of the current (carried) line, even past the cap
+  const buf = Buffer.allocUnsafe(Math.max(1, Math.min(chunkSize, end)));
+  const carry = new LineCarry(cap);
   let lineNo = opts.firstLine ?? 0;
   let pos = opts.start ?? 0;
   let lineStart = pos;
+  let stopped = false;
+  const hand = async (l: RawLine): Promise<void> => {
+    const r = onLine(l);
+    if (r !== undefined && (r === 'stop' || (await r) === 'stop')) stopped = true;
+  };
   try {
-    while (pos < end) {
+    while (pos < end && !stopped) {
       if (opts.signal?.aborted) throw new IntegrityError('ERR_CANCELLED', 'cancelled');
       let bytesRead: number;
       try {
-        ({ bytesRead } = await read(buf, Math.min(chunkSize, end - pos), pos));
+        ({ bytesRead } = await read(buf, Math.min(buf.length, end - pos), pos));
       } catch (err) {
         throw readError(file, err);
       }
-      if (bytesRead === 0) break; // shrank under us
+      if (bytesRead === 0) break; // shrank under us (the epoch check below says why)
       const data = buf.subarray(0, bytesRead);
       let i = 0;
       for (;;) {
         const nl = data.indexOf(10, i);
         if (nl === -1) {
-          const rest = data.subarray(i);
-          if (rest.length) {
-            lineLen += rest.length;
-            if (partsLen < cap) {
-              const keep = rest.subarray(0, Math.min(rest.length, cap - partsLen + 1));
-              parts.push(Buffer.from(keep));
-              partsLen += keep.length;
-            }
-          }
+          carry.add(data.subarray(i), true);
           break;
         }
         const seg = data.subarray(i, nl);
-        const total = lineLen + seg.length;
-        let bytes: Buffer;
-        if (parts.length === 0) bytes = seg;
+        let line: { bytes: Buffer; truncated: boolean; length: number };
+        if (carry.empty) line = seg.length > cap ? { bytes: seg.subarray(0, 256), truncated: true, length: seg.length } : { bytes: seg, truncated: false, length: seg.length };
         else {
-          if (partsLen < cap) {
-            const keep = seg.subarray(0, Math.min(seg.length, cap - partsLen + 1));
-            parts.push(keep);
-            partsLen += keep.length;
-          }
-          bytes = Buffer.concat(parts, partsLen);
+          carry.add(seg, false);
+          line = carry.take();
         }
-        const truncated = total > cap;
-        onLine({ line: ++lineNo, offset: lineStart, bytes: truncated ? bytes.subarray(0, 256) : bytes, terminated: true, truncated, length: total });
-        parts = [];
-        partsLen = 0;
-        lineLen = 0;
+        const r = onLine({ line: ++lineNo, offset: lineStart, bytes: line.bytes, terminated: true, truncated: line.truncated, length: line.length });
+        if (r !== undefined && (r === 'stop' || (await r) === 'stop')) stopped = true;
         lineStart = pos + nl + 1;
         i = nl + 1;
+        if (stopped) break;
       }
       pos += bytesRead;
       opts.onProgress?.(pos);
-      if (opts.afterChunk) await opts.afterChunk();
+      if (opts.afterChunk && !stopped) await opts.afterChunk();
     }
-    if (lineLen > 0) {
-      const bytes = Buffer.concat(parts, partsLen);
-      const truncated = lineLen > cap;
-      onLine({ line: ++lineNo, offset: lineStart, bytes: truncated ? bytes.subarray(0, 256) : bytes, terminated: false, truncated, length: lineLen });
+    if (!stopped && !carry.empty) {
+      const line = carry.take();
+      await hand({ line: ++lineNo, offset: lineStart, bytes: line.bytes, terminated: false, truncated: line.truncated, length: line.length });
     }
   } finally {
     await fh?.close();
   }
+  const epoch = opts.epoch ?? (fd !== undefined ? epochOfFd(fd) : undefined);
+  const changed = epoch && changedSince(epoch);
+  if (changed) throw new IntegrityError('ERR_CHANGED', changed);
   return lineNo - (opts.firstLine ?? 0);
 }
 
