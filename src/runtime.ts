@@ -1,25 +1,52 @@
 import * as vscode from 'vscode';
 import * as path from 'node:path';
-import { Sink, SinkStats } from './core/sink/appender';
+import type { Sink, SinkStats } from './core/sink/appender';
 import { defaultEventsFile, expandHome } from './core/sink/paths';
 import { parseSettings, Settings, sinkKey } from './core/settings';
-import { Excluder, loadPathSalt, presentPath, scrubPaths } from './core/privacy';
-import { admit, Admitted } from './core/ingest/policy';
+import type { Excluder } from './core/privacy';
+import type { Admitted } from './core/ingest/policy';
 import type { NormalizedEvent } from './core/ingest/input';
 import type { CaptureContext } from './capture/context';
+import { bundle, Bundles } from './lazy/load';
+
+/** Events held while the sink is not made yet; past this many the sink is made at once. */
+export const EARLY_MAX = 1000;
+
+interface Early {
+  type: string;
+  data: Record<string, unknown>;
+  source?: string;
+  at: number;
+}
+
+/** A session asked for and not opened yet: its settings, start time and the events recorded since. */
+interface Pending {
+  reason: string;
+  settings: Settings;
+  file: string;
+  at: number;
+  events: Early[];
+}
 
 /**
  * The window's one sink and the state around it (paused, settings). Collectors, commands, the API
  * and the HTTP ingest all record through here; nothing here throws into VS Code.
+ *
+ * Opening is off the activation path: open() only notes the session; the sink (dist/sink.js, the
+ * lock provider, the file) is made on the next turn of the event loop, or at once by whatever needs
+ * it first (`sink`, an outside caller, close). Events recorded before that are held in order with
+ * their time and written after `session.start`, which stays the session's first event (seq 0).
  */
 export class Runtime implements vscode.Disposable {
-  sink: Sink | undefined;
+  private current: Sink | undefined;
+  private pending: Pending | undefined;
+  private openSoon: NodeJS.Immediate | undefined;
   settings: Settings;
   file: string;
   paused = false;
   pauseReason: string | undefined;
   openError: string | undefined;
-  private excluder: Excluder;
+  private excluder: Excluder | undefined;
   private salt: { dir: string; salt?: Buffer } | undefined;
   private readonly contentLogged = new Set<string>();
   private key = '';
@@ -31,7 +58,17 @@ export class Runtime implements vscode.Disposable {
     const { settings } = this.readSettings();
     this.settings = settings;
     this.file = resolveFile(settings);
-    this.excluder = new Excluder(settings.exclude);
+  }
+
+  /** The writer, door policy and privacy rules (dist/sink.js), loaded on first use. */
+  core(): Bundles['sink'] {
+    return bundle('sink');
+  }
+
+  /** The open sink; a session still pending is opened first. */
+  get sink(): Sink | undefined {
+    this.openPending();
+    return this.current;
   }
 
   private readSettings(): { settings: Settings; warnings: string[] } {
@@ -44,30 +81,47 @@ export class Runtime implements vscode.Disposable {
     return r;
   }
 
-  /** Opens the sink (again) when the settings that shape it changed. */
+  /** Starts a session (again) when the settings that shape the sink changed; the sink is made soon after. */
   open(reason: string): void {
     const file = resolveFile(this.settings);
+    const key = sinkKey(this.settings, file);
+    const same = (this.current || this.pending) && key === this.key && !this.writeNothing();
+    // A session still pending ends like any other: opened with what it holds, then closed below.
+    if (!same) this.openPending();
     this.file = file;
     this.salt = undefined; // read again (its folder may only now exist)
+    if (same) return;
     // Disabled (or VS Code's telemetry off while honoured): nothing at all is written, not even
     // session events; a sink that was open ends its session.
+    const old = this.current;
+    this.current = undefined;
     if (this.writeNothing()) {
-      if (this.sink) void this.sink.close({ sessionEnd: { reason: 'disabled' } });
-      this.sink = undefined;
+      if (old) void old.close({ sessionEnd: { reason: 'disabled' } });
       this.key = '';
       this.changed.fire();
       return;
     }
-    const key = sinkKey(this.settings, file);
-    if (this.sink && key === this.key) return;
-    const old = this.sink;
     if (old) void old.close({ sessionEnd: { reason } });
     this.key = key;
     this.eventsThisSession = 0;
+    this.openError = undefined;
+    this.pending = { reason, settings: this.settings, file, at: Date.now(), events: [] };
+    this.openSoon = setImmediate(() => this.openPending());
+    this.changed.fire();
+  }
+
+  /** Makes the pending session's sink: session.start (seq 0), then the events held. Never throws. */
+  private openPending(): void {
+    const p = this.pending;
+    if (!p) return;
+    this.pending = undefined;
+    if (this.openSoon) clearImmediate(this.openSoon);
+    this.openSoon = undefined;
+    let sink: Sink;
     try {
-      const s = this.settings;
-      this.sink = new Sink({
-        file,
+      const s = p.settings;
+      sink = new (this.core().Sink)({
+        file: p.file,
         source: 'vscode',
         lock: s.lock.backend,
         lockTimeoutMs: s.lock.timeoutMs,
@@ -78,18 +132,21 @@ export class Runtime implements vscode.Disposable {
         rotation: s.rotation,
         log: (level, msg) => (level === 'error' ? this.log.error(msg) : level === 'warn' ? this.log.warn(msg) : this.log.info(msg)),
       });
-      this.openError = undefined;
-      this.sink.onFault(() => this.changed.fire());
-      this.sink.record('session.start', this.sessionInfo(reason));
+      sink.onFault(() => this.changed.fire());
+      sink.record('session.start', this.sessionInfo(p.reason, sink), undefined, p.at);
     } catch (err) {
-      this.sink = undefined;
       this.openError = `${(err as { code?: string }).code ?? 'ERR'}: ${(err as Error).message}`;
-      this.log.error(`cannot open the events file: ${this.openError}`);
+      const lost = p.events.length ? `; ${p.events.length} event(s) recorded before it opened are not written` : '';
+      this.log.error(`cannot open the events file: ${this.openError}${lost}`);
+      this.changed.fire();
+      return;
     }
+    this.current = sink;
+    for (const e of p.events) this.write(sink, e.type, e.data, e.source, e.at);
     this.changed.fire();
   }
 
-  private sessionInfo(reason: string): Record<string, unknown> {
+  private sessionInfo(reason: string, sink: Sink): Record<string, unknown> {
     return {
       reason,
       vscode_version: vscode.version,
@@ -102,9 +159,9 @@ export class Runtime implements vscode.Disposable {
       node: process.versions.node,
       extension_version: this.extensionVersion,
       pid: process.pid,
-      lock_backend: this.sink?.backend.name,
-      lock_provider: this.sink?.backend.provider ?? null,
-      lock_backend_reason: this.sink ? scrubPaths(this.sink.backendReason, [path.dirname(this.file)]) : undefined,
+      lock_backend: sink.backend.name,
+      lock_provider: sink.backend.provider ?? null,
+      lock_backend_reason: this.core().scrubPaths(sink.backendReason, [path.dirname(sink.file)]),
     };
   }
 
@@ -112,7 +169,7 @@ export class Runtime implements vscode.Disposable {
   reload(): void {
     const { settings } = this.readSettings();
     this.settings = settings;
-    this.excluder = new Excluder(settings.exclude);
+    this.excluder = undefined;
     this.updatePause();
     this.open('settings_changed');
     this.changed.fire();
@@ -140,16 +197,23 @@ export class Runtime implements vscode.Disposable {
     this.changed.fire();
   }
 
-  /** Records from collectors (dropped while paused). Never throws. */
-  record(type: string, data: Record<string, unknown>, source?: string): number {
-    if (this.paused || !this.sink) return -1;
+  /** Records from collectors (dropped while paused; held in order while the sink is being made). Never throws. */
+  record(type: string, data: Record<string, unknown>, source?: string): void {
+    if (this.paused) return;
+    const p = this.pending;
+    if (p && p.events.length < EARLY_MAX) {
+      p.events.push({ type, data, source, at: Date.now() });
+      return;
+    }
+    const sink = this.sink;
+    if (sink) this.write(sink, type, data, source);
+  }
+
+  private write(sink: Sink, type: string, data: Record<string, unknown>, source: string | undefined, at?: number): void {
     try {
-      const seq = this.sink.record(type, data, source);
-      if (seq >= 0) this.eventsThisSession++;
-      return seq;
+      if (sink.record(type, data, source, at) >= 0) this.eventsThisSession++;
     } catch (err) {
       this.log.error(`dropped an invalid ${type} event: ${(err as Error).message}`);
-      return -1;
     }
   }
 
@@ -186,7 +250,7 @@ export class Runtime implements vscode.Disposable {
   }
 
   private admit(ev: NormalizedEvent, source: string): Admitted {
-    const a = admit(ev, { captureContent: this.settings.captureContent });
+    const a = this.core().admit(ev, { captureContent: this.settings.captureContent });
     if (a.removed.length && !this.contentLogged.has(source) && this.contentLogged.size < 100) {
       this.contentLogged.add(source);
       this.log.info(`captureContent is off: left content fields (${a.removed.slice(0, 8).join(', ')}) out of ${source}'s events; logged once per caller`);
@@ -195,8 +259,9 @@ export class Runtime implements vscode.Disposable {
   }
 
   private openSink(): Sink {
-    if (!this.sink) throw Object.assign(new Error('Local Telemetry Sink has no events file open (see the Telemetry Sink log)'), { code: 'ERR_OPEN' });
-    return this.sink;
+    const sink = this.sink;
+    if (!sink) throw Object.assign(new Error('Local Telemetry Sink has no events file open (see the Telemetry Sink log)'), { code: 'ERR_OPEN' });
+    return sink;
   }
 
   /** The per-installation salt of hashed paths, loaded once per events folder (undefined on failure). */
@@ -205,7 +270,7 @@ export class Runtime implements vscode.Disposable {
     if (this.salt?.dir !== dir) {
       this.salt = { dir };
       try {
-        this.salt.salt = loadPathSalt(dir);
+        this.salt.salt = this.core().loadPathSalt(dir);
       } catch (err) {
         this.log.error(`pathMode hashed: no salt, so no path is written (${(err as { code?: string }).code ?? 'ERR'}: ${(err as Error).message})`);
       }
@@ -215,27 +280,30 @@ export class Runtime implements vscode.Disposable {
 
   captureContext(): CaptureContext {
     return {
-      record: (type, data) => void this.record(type, data),
+      record: (type, data) => this.record(type, data),
       settings: () => this.settings,
       describe: (uri) => {
         if (!this.settings.schemes.includes(uri.scheme)) return null;
+        const core = this.core();
+        this.excluder ??= new core.Excluder(this.settings.exclude);
         if (uri.scheme === 'file' && this.excluder.excluded(uri.fsPath)) return null;
         const roots = (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath);
         const mode = this.settings.pathMode;
-        const p = presentPath(uri.scheme === 'file' ? uri.fsPath : uri.path, { mode, roots, salt: mode === 'hashed' ? this.pathSalt() : undefined }, uri.scheme);
+        const p = core.presentPath(uri.scheme === 'file' ? uri.fsPath : uri.path, { mode, roots, salt: mode === 'hashed' ? this.pathSalt() : undefined }, uri.scheme);
         return p === undefined ? {} : { path: p };
       },
       log: this.log,
     };
   }
 
+  /** The open sink's figures (a pending session is not opened for this: the status bar asks often). */
   stats(): SinkStats | undefined {
-    return this.sink?.stats();
+    return this.current?.stats();
   }
 
   async close(): Promise<void> {
     const s = this.sink;
-    this.sink = undefined;
+    this.current = undefined;
     if (s) {
       const r = await s.close({ sessionEnd: { reason: 'window_closed' } });
       if (r.error) this.log.error(`closing: ${r.error.code}: ${r.error.message}`);
@@ -243,6 +311,7 @@ export class Runtime implements vscode.Disposable {
   }
 
   dispose(): void {
+    if (this.openSoon) clearImmediate(this.openSoon);
     this.changed.dispose();
   }
 }

@@ -10,4 +10,6 @@ export interface CommandDeps {
   status: StatusBar;
   insights: Insights;
   flushCollectors(): void;
+  /** The shipping line of the status bar and Show Statistics (undefined while shipping is off). */
+  shipLine(): string | undefined;
 }

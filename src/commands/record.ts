@@ -1,7 +1,5 @@
 import type { CommandDeps } from './deps';
 import type { CallerIdentity } from '../ingest/caller';
-import { normalizeInput } from '../core/ingest/input';
-import { toAiRecord } from '../core/ingest/aiEvent';
 
 /**
  * telemetrySink.record(type, data) for extensions that want no hard dependency. `ai.completion`
@@ -13,6 +11,7 @@ import { toAiRecord } from '../core/ingest/aiEvent';
 export function recordCommand(d: CommandDeps, callers: CallerIdentity, type: unknown, data: unknown): number {
   const caller = callers.caller();
   const source = caller ? `api:${caller}` : 'api:command';
-  if (type === 'ai.completion') return d.rt.recordFrom(toAiRecord(data, d.rt.settings.captureContent), source);
-  return d.rt.recordFrom(normalizeInput({ type, data: data ?? {} }), source);
+  const core = d.rt.core();
+  if (type === 'ai.completion') return d.rt.recordFrom(core.toAiRecord(data, d.rt.settings.captureContent), source);
+  return d.rt.recordFrom(core.normalizeInput({ type, data: data ?? {} }), source);
 }

@@ -5,7 +5,6 @@ import type { CommandDeps } from './deps';
 import { RANGES, type RangeName, type StatsReport } from '../core/insights/report';
 import { CSV_COMMAND, renderStatsHtml, STATS_COMMAND } from '../core/report/statsHtml';
 import { reportTables, TABLE_IDS, toCsv } from '../core/report/tables';
-import { withShipLine } from '../ship/state';
 
 let panel: vscode.WebviewPanel | undefined;
 let lastRange: RangeName = '7d';
@@ -37,10 +36,17 @@ export async function showStatistics(d: CommandDeps, rangeArg?: unknown): Promis
     panel = vscode.window.createWebviewPanel('telemetrySink.stats', 'Telemetry Statistics', vscode.ViewColumn.Active, { enableScripts: false, enableCommandUris: [STATS_COMMAND, CSV_COMMAND], localResourceRoots: [] });
     panel.onDidDispose(() => (panel = undefined));
   } else panel.reveal();
-  const html = withShipLine(renderStatsHtml(report, d.rt.stats(), randomBytes(16).toString('base64'), panel.webview.cspSource));
+  const html = withShipLine(d.shipLine(), renderStatsHtml(report, d.rt.stats(), randomBytes(16).toString('base64'), panel.webview.cspSource));
   panel.webview.html = html;
   d.insights.persist();
   return html;
+}
+
+const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** Adds the shipping line to the statistics page's HTML (just before </body>). */
+function withShipLine(line: string | undefined, html: string): string {
+  return line ? html.replace(/<\/body>/, `<p class="muted">${esc(line)}</p></body>`) : html;
 }
 
 /** Runs `work`; if it is still running after QUIET_MS, shows a cancellable progress notification. */

@@ -1,7 +1,5 @@
 import type { Runtime } from '../runtime';
 import type { CallerIdentity } from './caller';
-import { toAiRecord } from '../core/ingest/aiEvent';
-import { normalizeInput } from '../core/ingest/input';
 import type { LocalTelemetrySinkApi } from '../core/ingest/local-telemetry-sink';
 
 /**
@@ -17,10 +15,10 @@ export function createApi(rt: Runtime, callers: CallerIdentity): LocalTelemetryS
       return rt.file;
     },
     recordAiEvent(event) {
-      return rt.recordFrom(toAiRecord(event, rt.settings.captureContent), source());
+      return rt.recordFrom(rt.core().toAiRecord(event, rt.settings.captureContent), source());
     },
     record(type, data) {
-      return rt.recordFrom(normalizeInput({ type, data: data ?? {} }), source());
+      return rt.recordFrom(rt.core().normalizeInput({ type, data: data ?? {} }), source());
     },
   };
 }

@@ -14,16 +14,16 @@ import { fileURLToPath } from 'node:url';
  * process, so an extension set on impersonating another can. README "Who is calling" says so.
  */
 export class CallerIdentity implements vscode.Disposable {
-  private roots: Array<{ dir: string; id: string }> = [];
+  /** Extension folders, longest first; built on the first call (its realpaths are file-system work). */
+  private roots: Array<{ dir: string; id: string }> | undefined;
   private readonly sub: vscode.Disposable;
   private readonly fold = process.platform === 'win32' || process.platform === 'darwin';
 
   constructor(private readonly ownId: string) {
-    this.index();
-    this.sub = vscode.extensions.onDidChange(() => this.index());
+    this.sub = vscode.extensions.onDidChange(() => (this.roots = undefined));
   }
 
-  private index(): void {
+  private index(): Array<{ dir: string; id: string }> {
     const roots: Array<{ dir: string; id: string }> = [];
     for (const e of vscode.extensions.all) {
       if (e.id.toLowerCase() === this.ownId.toLowerCase() || e.extensionUri.scheme !== 'file') continue;
@@ -35,7 +35,7 @@ export class CallerIdentity implements vscode.Disposable {
       }
       for (const d of dirs) roots.push({ dir: this.norm(d.endsWith(path.sep) ? d : d + path.sep), id: e.id });
     }
-    this.roots = roots.sort((a, b) => b.dir.length - a.dir.length);
+    return roots.sort((a, b) => b.dir.length - a.dir.length);
   }
 
   private norm(p: string): string {
@@ -48,10 +48,11 @@ export class CallerIdentity implements vscode.Disposable {
    * (VS Code formats every frame of every captured stack), so a short stack is tried first.
    */
   caller(): string | undefined {
+    const roots = (this.roots ??= this.index());
     for (const depth of [6, 16]) {
       for (const file of stackFiles(depth)) {
         const f = this.norm(file);
-        const hit = this.roots.find((r) => f.startsWith(r.dir));
+        const hit = roots.find((r) => f.startsWith(r.dir));
         if (hit) return hit.id;
       }
     }

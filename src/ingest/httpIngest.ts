@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { Runtime } from '../runtime';
 import { IngestServer } from '../core/ingest/http';
 import { shipToPrometheus, toPrometheus } from '../core/sink/metrics';
-import { shipStatus } from '../ship/state';
+import type { ShipStatus } from '../core/ship/status';
 
 const SECRET_KEY = 'telemetrySink.http.token';
 const MIN_TOKEN = 16;
@@ -27,6 +27,8 @@ export class HttpIngest implements vscode.Disposable {
     private readonly secrets: vscode.SecretStorage,
     private readonly rt: Runtime,
     private readonly changed: () => void,
+    /** Shipping's state for /metrics (src/ship/state.ts, which lives in dist/extension.js). */
+    private readonly shipStatus: () => ShipStatus | undefined,
   ) {
     this.subs.push(
       secrets.onDidChange((e) => {
@@ -67,7 +69,7 @@ export class HttpIngest implements vscode.Disposable {
       recordBatch: (evs) => this.rt.recordBatchFrom(evs, 'http'),
       metrics: () => {
         const st = this.rt.stats();
-        return (st ? toPrometheus(st, { sid: st.sid }) : '') + shipToPrometheus(shipStatus());
+        return (st ? toPrometheus(st, { sid: st.sid }) : '') + shipToPrometheus(this.shipStatus());
       },
       log: (level, msg) => (level === 'error' ? this.rt.log.error(msg) : level === 'warn' ? this.rt.log.warn(msg) : this.rt.log.info(msg)),
     });

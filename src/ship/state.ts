@@ -1,6 +1,7 @@
 /**
- * The one place the status bar and Show Statistics read shipping state from (one line each), without
- * knowing the controller. Cheap: no shipper code is loaded here.
+ * The one place the status bar, Show Statistics and /metrics read shipping state from, without
+ * knowing the controller. Cheap: no shipper code is loaded here. Module state: it lives in
+ * dist/extension.js only; the lazily loaded bundles get `shipStatus` / the line passed in.
  */
 import { ShipStatus, statusLine } from '../core/ship/status';
 
@@ -18,12 +19,4 @@ export function shipStatus(): ShipStatus | undefined {
 export function shipStatusLine(): string | undefined {
   const s = shipStatus();
   return s ? statusLine(s) : undefined;
-}
-
-const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-
-/** Adds the shipping line to the statistics page's HTML (just before </body>). */
-export function withShipLine(html: string): string {
-  const line = shipStatusLine();
-  return line ? html.replace(/<\/body>/, `<p class="muted">${esc(line)}</p></body>`) : html;
 }

@@ -1,32 +1,23 @@
-import * as vscode from 'vscode';
 import type { Runtime } from '../runtime';
 import { StatsStore, type BuildInfo, type RefreshOptions } from '../core/insights/store';
 import type { AiFigures, RangeName, StatsReport } from '../core/insights/report';
 
-const FIRST_TODAY_MS = 20_000;
-const TODAY_EVERY_MS = 5 * 60_000;
-
 /**
  * The window's statistics: one StatsStore for the events file, kept in memory so each refresh only
  * reads bytes appended since the last one (the cache beside the file makes the first one warm too).
- * Refreshes run one at a time. Today's AI figures for the status bar are refreshed every 5 minutes,
- * starting 20 s after activation, reading only files changed today that the cache does not cover
- * (and writing what it read to the cache, so the next window starts warm).
+ * Refreshes run one at a time. refreshToday (every 5 minutes from 20 s after activation, see
+ * src/lazy/features.ts) reads only files changed today that the cache does not cover, and writes
+ * what it read to the cache, so the next window starts warm. Lives in dist/insights.js.
  */
-export class Insights implements vscode.Disposable {
+export class Insights {
   private store: StatsStore | undefined;
   private chain: Promise<unknown> = Promise.resolve();
-  private readonly first: NodeJS.Timeout;
-  private readonly timer: NodeJS.Timeout;
   /** The report last drawn per range (what Copy / Save as CSV export). */
   readonly shown = new Map<RangeName, StatsReport>();
   today: AiFigures | null | undefined;
   todayError: string | undefined;
 
-  constructor(private readonly rt: Runtime) {
-    this.first = setTimeout(() => void this.refreshToday(), FIRST_TODAY_MS);
-    this.timer = setInterval(() => void this.refreshToday(), TODAY_EVERY_MS);
-  }
+  constructor(private readonly rt: Runtime) {}
 
   private storeFor(file: string): StatsStore {
     if (!this.store || this.store.file !== file) {
@@ -57,7 +48,8 @@ export class Insights implements vscode.Disposable {
     if (r?.cacheWriteError) this.rt.log.warn(`statistics: ${r.cacheWriteError.message} [${r.cacheWriteError.code}]`);
   }
 
-  private async refreshToday(): Promise<void> {
+  /** Refreshes today's figures (`today`); reports a failure in the log once per error code. */
+  async refreshToday(): Promise<void> {
     if (!this.rt.sink) return;
     try {
       const clock = this.storeFor(this.rt.file).clock;
@@ -69,24 +61,4 @@ export class Insights implements vscode.Disposable {
       this.todayError = code;
     }
   }
-
-  dispose(): void {
-    clearTimeout(this.first);
-    clearInterval(this.timer);
-  }
-}
-
-let current: Insights | undefined;
-
-export function setInsights(i: Insights | undefined): void {
-  current = i;
-}
-
-/** The status bar tooltip's line: today's accepted completions and acceptance rate, once known. */
-export function todayTooltipLine(): string | undefined {
-  const t = current?.today;
-  if (t === undefined) return undefined;
-  if (t === null) return '- AI completions today: none yet';
-  const rate = t.acceptanceRate === null ? 'n/a' : `${(t.acceptanceRate * 100).toFixed(1)}%`;
-  return `- AI completions today: ${(t.accepted + t.partiallyAccepted).toLocaleString('en-US')} accepted · acceptance rate ${rate}`;
 }

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import type { Runtime } from '../runtime';
-import { todayTooltipLine } from './insights';
+import type { AiFigures } from '../core/insights/report';
 import { shipStatusLine } from '../ship/state';
 
 /** capturing / paused / problem, events this session; tooltip with file, backend, lock-wait p99. */
@@ -14,6 +14,8 @@ export class StatusBar implements vscode.Disposable {
   problems: string[] = [];
   /** Other parts' problems to show (e.g. the HTTP ingest's port held by another process). */
   extraProblems: () => Array<string | undefined> = () => [];
+  /** Today's AI figures once read (null: none yet; undefined: not read yet). */
+  today: () => AiFigures | null | undefined = () => undefined;
 
   constructor(private readonly rt: Runtime) {
     this.item.name = 'Local Telemetry Sink';
@@ -37,7 +39,7 @@ export class StatusBar implements vscode.Disposable {
     }
     for (const p of this.extraProblems()) if (p) problems.push(p);
     this.problems = problems;
-    const n = rt.eventsThisSession.toLocaleString('en-US');
+    const n = thousands(rt.eventsThisSession);
     if (rt.paused) {
       this.state = 'paused';
       this.item.text = `$(debug-pause) Telemetry paused`;
@@ -56,10 +58,10 @@ export class StatusBar implements vscode.Disposable {
     md.appendMarkdown(`- file: \`${rt.file}\`\n`);
     if (st) {
       md.appendMarkdown(`- lock backend: ${st.backend} (${st.backendReason})\n`);
-      md.appendMarkdown(`- events this session: ${n}; written ${st.written.toLocaleString('en-US')}; queued ${st.queued.events}\n`);
+      md.appendMarkdown(`- events this session: ${n}; written ${thousands(st.written)}; queued ${st.queued.events}\n`);
       md.appendMarkdown(`- lock wait p99: ${st.lockWait.p99Ms} ms (max ${st.lockWait.maxMs} ms)\n`);
     }
-    const today = todayTooltipLine();
+    const today = todayLine(this.today());
     if (today) md.appendMarkdown(today + '\n');
     for (const p of problems) md.appendMarkdown(`- ⚠ ${p}\n`);
     const ship = shipStatusLine();
@@ -73,4 +75,17 @@ export class StatusBar implements vscode.Disposable {
     this.sub.dispose();
     this.item.dispose();
   }
+}
+
+/** The tooltip's line: today's accepted completions and acceptance rate, once known. */
+function todayLine(t: AiFigures | null | undefined): string | undefined {
+  if (t === undefined) return undefined;
+  if (t === null) return '- AI completions today: none yet';
+  const rate = t.acceptanceRate === null ? 'n/a' : `${(t.acceptanceRate * 100).toFixed(1)}%`;
+  return `- AI completions today: ${thousands(t.accepted + t.partiallyAccepted)} accepted · acceptance rate ${rate}`;
+}
+
+/** 12345 → "12,345", as toLocaleString('en-US') writes it; that one loads ICU (tens of ms on first use). */
+function thousands(n: number): string {
+  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }

@@ -83,9 +83,9 @@ export function freePort() {
  * code-server runs under that Node binary instead of the one on PATH, and so does its extension
  * host (it forks process.execPath): the foreign-ABI tier's way of giving the host another ABI.
  */
-export async function startCodeServer(dirs, env = {}, port, node) {
+export async function startCodeServer(dirs, env = {}, port, node, extraArgs = []) {
   port ??= await freePort();
-  const args = ['--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override', '--user-data-dir', dirs.userData, '--extensions-dir', dirs.extensions, dirs.workspace];
+  const args = ['--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override', '--user-data-dir', dirs.userData, '--extensions-dir', dirs.extensions, ...extraArgs, dirs.workspace];
   const [cmd, argv] = node ? [node, [join(cache, 'node_modules', 'code-server', 'out', 'node', 'entry.js'), ...args]] : [codeServerBin(), args];
   const proc = spawn(cmd, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   started.push(proc);

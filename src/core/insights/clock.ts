@@ -8,8 +8,14 @@
  * calendar dates of those hour starts: a day across a DST change simply has 23 or 25 hour buckets.
  */
 const QUARTER = 15 * 60_000;
-const LABEL = new Intl.DateTimeFormat('en-US', { timeZone: 'UTC', weekday: 'short', month: 'short', day: 'numeric' });
-const LABEL_YEAR = new Intl.DateTimeFormat('en-US', { timeZone: 'UTC', weekday: 'short', month: 'short', day: 'numeric', year: 'numeric' });
+// Made on first use: each Intl.DateTimeFormat costs milliseconds, too much for loading the module.
+let labels: { plain: Intl.DateTimeFormat; year: Intl.DateTimeFormat } | undefined;
+function dayLabels(): { plain: Intl.DateTimeFormat; year: Intl.DateTimeFormat } {
+  return (labels ??= {
+    plain: new Intl.DateTimeFormat('en-US', { timeZone: 'UTC', weekday: 'short', month: 'short', day: 'numeric' }),
+    year: new Intl.DateTimeFormat('en-US', { timeZone: 'UTC', weekday: 'short', month: 'short', day: 'numeric', year: 'numeric' }),
+  });
+}
 const HOUR = 3_600_000;
 
 export interface WallTime {
@@ -104,7 +110,8 @@ export class LocalClock {
   /** "Sat, Nov 28" (the year is added when `withYear`). */
   dayLabel(day: string, withYear = false): string {
     const [y, mo, d] = day.split('-').map(Number) as [number, number, number];
-    return (withYear ? LABEL_YEAR : LABEL).format(Date.UTC(y, mo - 1, d));
+    const l = dayLabels();
+    return (withYear ? l.year : l.plain).format(Date.UTC(y, mo - 1, d));
   }
 
   /** "14:00" — the local time an hour bucket starts. */

@@ -1,4 +1,4 @@
-import Ajv, { ValidateFunction } from 'ajv';
+import type { ValidateFunction } from 'ajv';
 import schema from '../schema/envelope-v1.schema.json';
 import type { EnvelopeV1 } from '../sink/envelope';
 
@@ -7,6 +7,10 @@ let compiled: ValidateFunction<EnvelopeV1> | undefined;
 /** The published envelope schema, compiled once. */
 export function envelopeValidator(): ValidateFunction<EnvelopeV1> {
   if (!compiled) {
+    // Required here, not at the top: ajv takes tens of ms to load, and verify's fast path (lines
+    // whose crc checks) never needs it.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { default: Ajv } = require('ajv') as typeof import('ajv');
     const ajv = new Ajv({ allErrors: false, strict: true });
     compiled = ajv.compile<EnvelopeV1>(schema);
   }

@@ -248,9 +248,10 @@ export class Sink {
   /**
    * Queues one event. Returns its seq, or -1 when it was dropped (queue full, sink closed).
    * Throws ERR_INVALID_EVENT (naming the field) on bad input; never throws on I/O.
+   * `at` (ms since the epoch; default now) is its ts, for events held until the sink was made.
    */
-  record(type: string, data?: unknown, source?: string): number {
-    return this.enqueue(this.encode(type, data, source));
+  record(type: string, data?: unknown, source?: string, at?: number): number {
+    return this.enqueue(this.encode(type, data, source, 0, at));
   }
 
   /**
@@ -275,11 +276,12 @@ export class Sink {
     return encoded.map((e) => this.enqueue(e));
   }
 
-  private encode(type: string, data: unknown, source: string | undefined, ahead = 0): Encoded {
+  private encode(type: string, data: unknown, source: string | undefined, ahead = 0, at = Date.now()): Encoded {
+    if (!Number.isSafeInteger(at) || at < 0 || at >= 253402300800000) throw new SinkError('ERR_INVALID_EVENT', 'field "ts": not a time in years 1970-9999');
     checkType(type);
     const sourceJson = source === undefined || source === this.source ? this.sourceJson : JSON.stringify(checkSource(source));
     const dataJson = serializeData(data);
-    const ts = isoNow();
+    const ts = isoNow(at);
     const typeSource = this.typeSource(type, sourceJson);
     return { ts, typeSource, dataJson, estimate: this.checkLineSize(ts, typeSource, dataJson, ahead) };
   }

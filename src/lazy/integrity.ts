@@ -1,0 +1,3 @@
+/** Entry of dist/integrity.js: Verify Integrity and Repair, required when one of them first runs. */
+export { verifyCommand } from '../commands/verify';
+export { repairCommand } from '../commands/repair';
