@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as net from 'node:net';
+import * as http from 'node:http';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -239,4 +240,32 @@ test('HTTP: a server stopped while it was asking who holds the port stays stoppe
     s.on('error', () => resolve(true));
   });
   assert.ok(refused, 'the stopped server took the port once it was free');
+});
+
+test('HTTP: a squatter cannot borrow the proof of a window serving another port (the proof names the port)', { timeout: 20_000 }, async () => {
+  // Windows share one generated token (or one fixed token) but may serve different ports (a
+  // workspace setting). A squatter on port B relays B's challenge to the window serving port A,
+  // whose /health answers anyone: without the port in the proof, B's window takes the relayed
+  // answer for a sibling, stands by silently, and clients hand their token to the squatter.
+  const { srv: a, port: portA } = await serve();
+  const portB = await freePort();
+  const relay = http.createServer((req, res) => {
+    const challenge = String(req.headers['x-telemetry-sink-challenge'] ?? '');
+    http.get({ host: '127.0.0.1', port: portA, path: '/health', headers: { host: `127.0.0.1:${portA}`, 'x-telemetry-sink-challenge': challenge } }, (up) => {
+      up.resume();
+      res.writeHead(200, { 'content-type': 'application/json', 'x-telemetry-sink-proof': String(up.headers['x-telemetry-sink-proof'] ?? '') });
+      res.end('{"ok":true}');
+    });
+  });
+  await new Promise<void>((r) => relay.listen(portB, '127.0.0.1', r));
+  const b = new IngestServer({ port: portB, token: TOKEN, recordBatch: () => [], retryMs: 60_000 });
+  try {
+    await b.start();
+    for (let i = 0; i < 40 && b.state === 'standby'; i++) await sleep(50);
+    assert.equal(b.state, 'blocked', 'the window on port B took a relayed proof from port A for a sibling');
+  } finally {
+    await b.stop();
+    await a.stop();
+    await new Promise((r) => relay.close(r));
+  }
 });

@@ -246,7 +246,7 @@ export class IngestServer {
   private health(req: http.IncomingMessage, reply: (status: number, body: unknown, extra?: Record<string, string>) => void): void {
     const challenge = req.headers[CHALLENGE_HEADER];
     const token = this.token();
-    const extra: Record<string, string> = typeof challenge === 'string' && /^[0-9a-f]{32,128}$/.test(challenge) && token ? { [PROOF_HEADER]: proof(token, challenge) } : {};
+    const extra: Record<string, string> = typeof challenge === 'string' && /^[0-9a-f]{32,128}$/.test(challenge) && token ? { [PROOF_HEADER]: proof(token, challenge, this.o.port) } : {};
     reply(200, { ok: true, state: this.state, requests: this.requests, rejected: this.rejected }, extra);
   }
 
