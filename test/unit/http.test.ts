@@ -243,8 +243,8 @@ test('HTTP: a server stopped while it was asking who holds the port stays stoppe
 });
 
 test('HTTP: a squatter cannot borrow the proof of a window serving another port (the proof names the port)', { timeout: 20_000 }, async () => {
-  // Windows share one generated token (or one fixed token) but may serve different ports (a
-  // workspace setting). A squatter on port B relays B's challenge to the window serving port A,
+  // Two installations with the same fixed token (README's advice) on their own ports. A squatter
+  // on port B relays B's challenge to the window serving port A,
   // whose /health answers anyone: without the port in the proof, B's window takes the relayed
   // answer for a sibling, stands by silently, and clients hand their token to the squatter.
   const { srv: a, port: portA } = await serve();
