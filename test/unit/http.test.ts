@@ -269,3 +269,44 @@ test('HTTP: a squatter cannot borrow the proof of a window serving another port 
     await new Promise((r) => relay.close(r));
   }
 });
+
+test('HTTP: connections that never send a request cannot lock clients out; a request in progress is not cut', { timeout: 30_000 }, async () => {
+  // Another local user holding the connection cap with silent sockets (reconnecting as they are
+  // closed) refused every client: measured 1 of 78 requests served. Long header timeouts here, so
+  // only the cap's policy decides.
+  const { srv, port, got } = await serve({ limits: { maxConnections: 8, headersTimeoutMs: 20_000, requestTimeoutMs: 20_000 } });
+  const hogs: net.Socket[] = [];
+  const open = (): Promise<net.Socket> =>
+    new Promise((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => resolve(s));
+      s.on('error', () => undefined);
+    });
+  try {
+    // A client mid-request (headers sent, body not yet) before the hogs arrive.
+    const slow = await open();
+    let slowReply = '';
+    slow.setEncoding('utf8');
+    slow.on('data', (d: string) => (slowReply += d));
+    const body = '{"type":"slow.body"}';
+    slow.write(`POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`);
+    await sleep(200);
+    for (let i = 0; i < 20; i++) {
+      const s = await open();
+      s.write(`GET /health HTTP/1.1\r\n`);
+      hogs.push(s);
+    }
+    await sleep(200);
+    for (let i = 0; i < 3; i++) {
+      const r = await raw(port, req(port, 'POST', '/v1/events', `{"type":"client.n${i}"}`, { authorization: `Bearer ${TOKEN}` }));
+      assert.equal(r.status, 202, r.body);
+    }
+    slow.write(body);
+    for (let i = 0; i < 50 && !slowReply.includes('\r\n\r\n'); i++) await sleep(20);
+    assert.match(slowReply, /^HTTP\/1\.1 202/, 'a request in progress was cut to make room');
+    assert.deepEqual(got.sort(), ['client.n0', 'client.n1', 'client.n2', 'slow.body']);
+    slow.destroy();
+  } finally {
+    for (const s of hogs) s.destroy();
+    await srv.stop();
+  }
+});

@@ -14,6 +14,7 @@
  * whole request, a 64 KiB body limit.
  */
 import * as http from 'node:http';
+import type * as net from 'node:net';
 import { createHash } from 'node:crypto';
 import { normalizeInput, fromSeedPayload, NormalizedEvent } from './input';
 import { CHALLENGE_HEADER, PROOF_HEADER, isSibling, listenerUid, proof, sameSecret } from './peer';
@@ -65,6 +66,8 @@ export class IngestServer {
   private readonly listeners = new Set<(s: IngestState) => void>();
   private readonly limits: IngestLimits;
   private stopped = false;
+  /** Sockets carrying a request that passed the token check and is not answered yet. */
+  private readonly busy = new WeakSet<net.Socket>();
 
   constructor(private readonly o: IngestOptions) {
     this.limits = { ...DEFAULT_LIMITS, ...o.limits };
@@ -148,10 +151,37 @@ export class IngestServer {
       { headersTimeout: l.headersTimeoutMs, requestTimeout: l.requestTimeoutMs, keepAliveTimeout: 2000, connectionsCheckingInterval: Math.min(500, l.headersTimeoutMs), maxHeaderSize: 8192 },
       (req, res) => this.handle(req, res),
     );
-    srv.maxConnections = l.maxConnections;
+    this.capConnections(srv, l.maxConnections);
     // A connection that sends nothing at all never starts the headers timer: idle sockets go too.
     srv.setTimeout(l.headersTimeoutMs, (socket) => socket.destroy());
     return srv;
+  }
+
+  /**
+   * At most `cap` connections. A connection over the cap closes the oldest one that carries no
+   * request past the token check (silent, still sending headers, idle keep-alive), so sockets that
+   * never send a request — another local user reconnecting as fast as they are closed — cannot
+   * lock clients out, and a client's request in progress is never cut. Only when every connection
+   * carries an accepted request is the newcomer closed. Node's own cap stays as a hard bound.
+   */
+  private capConnections(srv: http.Server, cap: number): void {
+    const live = new Set<net.Socket>(); // insertion order: oldest first
+    srv.maxConnections = 2 * cap;
+    srv.on('connection', (sock: net.Socket) => {
+      if (live.size >= cap) {
+        let victim = sock;
+        for (const s of live) {
+          if (this.busy.has(s)) continue;
+          victim = s;
+          break;
+        }
+        live.delete(victim);
+        victim.destroy();
+        if (victim === sock) return;
+      }
+      live.add(sock);
+      sock.once('close', () => live.delete(sock));
+    });
   }
 
   stop(): Promise<void> {
@@ -192,6 +222,10 @@ export class IngestServer {
       return fail(e as HttpError);
     }
     if (req.method === 'GET' && url === '/health') return this.health(req, reply);
+    // Past the token check: this socket is not closed to make room until its answer is sent.
+    const sock = req.socket;
+    this.busy.add(sock);
+    res.once('close', () => this.busy.delete(sock));
     if (req.method === 'GET' && url === '/metrics' && this.o.metrics) {
       const text = this.o.metrics();
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
