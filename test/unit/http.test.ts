@@ -310,3 +310,21 @@ test('HTTP: connections that never send a request cannot lock clients out; a req
     await srv.stop();
   }
 });
+
+test('HTTP: /health tells anyone only that it is up; the request counters need the token', async () => {
+  // Open to every local user, the counters told another user when and how much this user posts.
+  const { srv, port } = await serve();
+  try {
+    await raw(port, req(port, 'POST', '/v1/events', '{"type":"a.b"}', { authorization: `Bearer ${TOKEN}` }));
+    const open = await raw(port, req(port, 'GET', '/health', ''));
+    assert.equal(open.status, 200);
+    assert.deepEqual(Object.keys(JSON.parse(open.body)).sort(), ['ok', 'state']);
+    const authed = await raw(port, req(port, 'GET', '/health', '', { authorization: `Bearer ${TOKEN}` }));
+    assert.ok(JSON.parse(authed.body).requests >= 2, authed.body);
+    const wrong = await raw(port, req(port, 'GET', '/health', '', { authorization: 'Bearer nope' }));
+    assert.equal(wrong.status, 200, 'a wrong token on /health is no refusal: liveness stays open');
+    assert.deepEqual(Object.keys(JSON.parse(wrong.body)).sort(), ['ok', 'state']);
+  } finally {
+    await srv.stop();
+  }
+});

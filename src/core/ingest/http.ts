@@ -5,7 +5,7 @@
  *
  *   POST /telemetry/vscode/event   the seed's payload {event_type, extension, is_local, success, …}
  *   POST /v1/events                {"type": "a.b", "data": {…}} or an array of up to 1000 (all or nothing)
- *   GET  /health                   {"ok": true, "state", "requests", "rejected"} (no token needed)
+ *   GET  /health                   {"ok": true, "state"} (no token needed; with it also "requests", "rejected")
  *   GET  /metrics                  this window's sink stats, Prometheus text format
  * Every request but /health needs `Authorization: Bearer <token>` (scheme case-insensitive, compared
  * in constant time). Rejections are JSON {"error": {"code", "message"}}: a code and a message about
@@ -281,7 +281,9 @@ export class IngestServer {
     const challenge = req.headers[CHALLENGE_HEADER];
     const token = this.token();
     const extra: Record<string, string> = typeof challenge === 'string' && /^[0-9a-f]{32,128}$/.test(challenge) && token ? { [PROOF_HEADER]: proof(token, challenge, this.o.port) } : {};
-    reply(200, { ok: true, state: this.state, requests: this.requests, rejected: this.rejected }, extra);
+    // The counters only with the token: open to every local user, they would say when this user posts.
+    const counters = this.authorized(req) ? { requests: this.requests, rejected: this.rejected } : {};
+    reply(200, { ok: true, state: this.state, ...counters }, extra);
   }
 
   private checkHeaders(req: http.IncomingMessage, open: boolean): void {
@@ -292,11 +294,15 @@ export class IngestServer {
     // Browsers send Origin on cross-origin requests; local tools do not. No CORS is ever granted.
     if (req.headers.origin !== undefined) throw new HttpError(403, 'origin_not_allowed', 'requests from web pages are not accepted');
     if (open) return;
+    if (!this.authorized(req)) throw new HttpError(401, 'unauthorized', 'missing or wrong bearer token');
+  }
+
+  private authorized(req: http.IncomingMessage): boolean {
     const token = this.token();
     const m = /^\s*bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
     // Both sides hashed first: equal lengths for timingSafeEqual, and nothing learnt from timing.
     const digest = (s: string): string => createHash('sha256').update(s).digest('hex');
-    if (!token || !m || !sameSecret(digest(m[1]!), digest(token))) throw new HttpError(401, 'unauthorized', 'missing or wrong bearer token');
+    return !!token && !!m && sameSecret(digest(m[1]!), digest(token));
   }
 }
 
