@@ -266,3 +266,30 @@ test('backend reasons: the ABI mismatch is stated in numbers, and no absolute pa
   // An unquoted path with a space (not a native module) is cut at the space: no absolute part is left.
   assert.doesNotMatch(scrubPaths('Error loading shared library /opt/my libs/libc.so: nope', '/nonexistent-home'), /\/opt/);
 });
+
+test('koffi: a truncated binary is refused before it is loaded (loading it killed the process with SIGBUS)', { skip: process.platform !== 'linux' && 'the check reads ELF binaries', timeout: 60_000 }, () => {
+  // A koffi copy whose binary for this machine lost its tail (an interrupted copy or extraction,
+  // a full disk). dlopen maps the missing pages and the first touch raises SIGBUS: the whole
+  // process — in VS Code the extension host, with every other extension — died.
+  const real = path.dirname(require.resolve('koffi/package.json'));
+  const dir = path.join(tmp(), 'node_modules', 'koffi');
+  for (const f of ['index.js', 'package.json']) fs.cpSync(path.join(real, f), path.join(dir, f));
+  const triplets = fs.readdirSync(path.join(real, 'build', 'koffi')).filter((t) => t === `linux_${process.arch}` || t === `musl_${process.arch}`);
+  for (const t of triplets) {
+    const bin = fs.readFileSync(path.join(real, 'build', 'koffi', t, 'koffi.node'));
+    fs.mkdirSync(path.join(dir, 'build', 'koffi', t), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'build', 'koffi', t, 'koffi.node'), bin.subarray(0, Math.floor(bin.length / 3)));
+  }
+  const providers = path.join(__dirname, '../../src/core/sink/flockProviders.js');
+  const script = `const M = require('module'); const r = M._resolveFilename;
+M._resolveFilename = function (req, ...a) { return r.call(this, req === 'koffi' ? ${JSON.stringify(dir)} : req, ...a); };
+const c = require(${JSON.stringify(providers)}).chooseFlockProvider({ ${PROVIDER_ENV}: 'koffi' });
+process.stdout.write(JSON.stringify({ provider: c.provider ? c.provider.name : null, reason: c.reason }));`;
+  const p = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+  assert.equal(p.signal, null, `the process died of ${p.signal}`);
+  assert.equal(p.status, 0, p.stderr);
+  const out = JSON.parse(p.stdout) as { provider: string | null; reason: string };
+  assert.equal(out.provider, null);
+  assert.match(out.reason, /koffi did not load \(koffi\.node is truncated/);
+  assert.ok(!out.reason.includes(dir), out.reason);
+});
