@@ -6,7 +6,7 @@ import { repair } from '../core/integrity/repair';
 import { stats } from '../core/integrity/stats';
 import { formatRepair, formatStats, formatVerify } from '../core/integrity/format';
 import { intFlag, parseFlags } from './args';
-import { printError, printText } from './output';
+import { printError, printJson, printText } from './output';
 
 const HELP: Record<string, string> = {
   verify: `telemetry-sink verify — check every line of the events file
@@ -60,7 +60,7 @@ export async function runIntegrityCommand(cmd: 'verify' | 'repair' | 'stats', ar
       const p = progress('verifying');
       const r = await verify({ file, all: !!f.all, maxProblems: intFlag('max-problems', f['max-problems'], 100), maxLineBytes: intFlag('max-line', f['max-line'], 1024 * 1024), workers: intFlag('jobs', f.jobs, 0), onProgress: p });
       if (p) process.stderr.write('\r\x1b[K');
-      if (json) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+      if (json) printJson(r);
       else printText(formatVerify(r));
       return r.clean ? 0 : 1;
     }
@@ -68,14 +68,14 @@ export async function runIntegrityCommand(cmd: 'verify' | 'repair' | 'stats', ar
       const targets = f.all ? [...listRotated(file).map((x) => x.path), file] : [file];
       const results = [];
       for (const t of targets) results.push(await repair({ file: t, lockTimeoutMs: intFlag('lock-timeout', f['lock-timeout'], 5000) }));
-      if (json) process.stdout.write(JSON.stringify(results.length === 1 ? results[0] : results, null, 2) + '\n');
+      if (json) printJson(results.length === 1 ? results[0] : results);
       else printText(results.map(formatRepair).join(''));
       return 0;
     }
     const p = progress('reading');
     const s = await stats({ file, all: !!f.all, onProgress: p });
     if (p) process.stderr.write('\r\x1b[K');
-    if (json) process.stdout.write(JSON.stringify(s, null, 2) + '\n');
+    if (json) printJson(s);
     else printText(formatStats(s));
     return 0;
   } catch (err) {
