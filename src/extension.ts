@@ -140,8 +140,8 @@ function registerCommands(context: vscode.ExtensionContext, f: Features, callers
   reg('telemetrySink.openEventsFile', () => openEventsFile(d));
   reg('telemetrySink.revealEventsFolder', () => revealEventsFolder(d));
   reg('telemetrySink.rotateNow', () => rotateNow(d));
-  reg('telemetrySink.pause', () => setPaused(d, true));
-  reg('telemetrySink.resume', () => setPaused(d, false));
+  reg('telemetrySink.pause', () => setPaused(d, true, callers.caller()));
+  reg('telemetrySink.resume', () => setPaused(d, false, callers.caller()));
   reg('telemetrySink.copyEventsFilePath', () => copyEventsFilePath(d));
   reg('telemetrySink.record', (type, data) => recordCommand(d, callers, type, data));
   reg('telemetrySink.newHttpToken', () => {
