@@ -50,7 +50,7 @@ const boundary = {
 };
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'out/', '.cache/', '.vscode-test/', 'test-results/', '**/*.d.ts', 'test/fixtures/ai-extension/'] },
+  { ignores: ['node_modules/', 'dist/', 'out/', '.cache/', '.vscode-test/', 'test-results/', '**/*.d.ts', 'test/fixtures/ai-extension/', 'test/fixtures/empty-extension/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

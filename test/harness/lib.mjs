@@ -40,11 +40,12 @@ export function packageVsix(which = 'host') {
   return lines[lines.length - 1];
 }
 
-export function packageFixture() {
-  const dir = join(root, 'test/fixtures/ai-extension');
-  const out = join(cache, 'ai-fixture.vsix');
+/** Packages a fixture extension of test/fixtures (ai-extension: the AI fixture; empty-extension: the startup baseline). */
+export function packageFixture(name = 'ai-extension') {
+  const dir = join(root, 'test/fixtures', name);
+  const out = join(cache, `${name}.vsix`);
   const r = spawnSync(process.execPath, [join(root, 'node_modules/@vscode/vsce/vsce'), 'package', '--allow-missing-repository', '--skip-license', '-o', out], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
-  if (r.status !== 0) throw new Error('packaging the AI fixture failed');
+  if (r.status !== 0) throw new Error(`packaging the fixture ${name} failed`);
   return out;
 }
 

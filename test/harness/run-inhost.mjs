@@ -21,9 +21,10 @@ async function main() {
   }
   // Under a foreign ABI the universal VSIX: koffi must pick this platform's binary among all of them.
   const vsix = packageVsix(hostNode ? 'universal' : 'host');
-  const fixture = packageFixture();
+  // The empty extension is the startup baseline 01-activation compares activation with, in the same host.
+  const fixtures = [packageFixture('ai-extension'), packageFixture('empty-extension')];
   const dirs = freshDirs('lts-inhost-');
-  const installed = installExtensions(dirs, [vsix, fixture]);
+  const installed = installExtensions(dirs, [vsix, ...fixtures]);
   const mine = installed.find((d) => d.startsWith('local-telemetry-sink.local-telemetry-sink-'));
   if (!mine) throw new Error(`VSIX did not install: ${installed.join(', ')}`);
   const eventsFile = join(dirs.base, 'data', 'events.jsonl');
