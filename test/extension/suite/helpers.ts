@@ -18,6 +18,9 @@ export interface TestHooks {
   httpToken?: () => string | undefined;
   /** Replaces the Repair confirmation dialog (undefined restores it); returns how often it was asked. */
   stubRepairConfirm?: (answer: boolean | undefined) => () => number;
+  /** The lazily loaded bundles (src/lazy/load.ts) loaded when activate() returned, and now. */
+  bundlesAtActivation?: string[];
+  loadedBundles?: () => string[];
 }
 
 export async function ext(): Promise<{ api: { version: number; file: string; recordAiEvent: (e: unknown, id?: string) => number; record: (t: string, d?: unknown, id?: string) => number }; hooks: TestHooks }> {
