@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { isUtf8 } from 'node:buffer';
-import { Sink, FsyncPolicy } from '../core/sink/appender';
-import { LockMode } from '../core/sink/locks';
+import { Sink } from '../core/sink/appender';
+import { FSYNC_POLICIES, FsyncPolicy, LOCK_MODES, LockMode } from '../core/lists';
 import { defaultEventsFile } from '../core/sink/paths';
 import { MAX_LINE_BYTES } from '../core/sink/envelope';
 import { admitLine, DoorPolicy } from '../core/ingest/policy';
@@ -47,8 +47,8 @@ export async function record(argv: string[]): Promise<number> {
     process.stdout.write(RECORD_HELP + '\n');
     return 0;
   }
-  const lock = oneOf<LockMode>('lock', f.lock, ['auto', 'flock', 'lockfile'], 'auto');
-  const fsync = oneOf<FsyncPolicy>('fsync', f.fsync, ['never', 'batch', 'always'], 'never');
+  const lock = oneOf<LockMode>('lock', f.lock, LOCK_MODES, 'auto');
+  const fsync = oneOf<FsyncPolicy>('fsync', f.fsync, FSYNC_POLICIES, 'never');
   const lockTimeoutMs = intFlag('lock-timeout', f['lock-timeout'], 5000);
   const rotation = { maxBytes: intFlag('rotate-bytes', f['rotate-bytes'], 0), maxFiles: intFlag('max-files', f['max-files'], 0), maxAgeDays: intFlag('max-age-days', f['max-age-days'], 0) };
   const waitMs = intFlag('wait', f.wait, 30_000);

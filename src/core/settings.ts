@@ -2,10 +2,8 @@
  * Typed settings, mirroring contributes.configuration in package.json. Pure: the extension passes a
  * getter over workspace configuration; a bad value falls back to its default with one warning.
  */
-import type { FsyncPolicy } from './sink/appender';
-import type { LockMode } from './sink/locks';
+import { FSYNC_POLICIES, FsyncPolicy, LOCK_MODES, LockMode, PATH_MODES, PathMode } from './lists';
 
-export type PathMode = 'relative' | 'hashed' | 'basename' | 'none';
 export const CATEGORIES = ['documents', 'edits', 'editors', 'selection', 'window', 'terminals', 'tasks', 'debug', 'workspace', 'ai'] as const;
 export type Category = (typeof CATEGORIES)[number];
 
@@ -101,11 +99,11 @@ export function parseSettings(get: Getter): { settings: Settings; warnings: stri
     file: str('file', DEFAULTS.file),
     capture,
     schemes: strs('schemes', DEFAULTS.schemes),
-    pathMode: oneOf<PathMode>('pathMode', DEFAULTS.pathMode, ['relative', 'hashed', 'basename', 'none']),
+    pathMode: oneOf<PathMode>('pathMode', DEFAULTS.pathMode, PATH_MODES),
     exclude: strs('exclude', DEFAULTS.exclude),
     captureContent: bool('captureContent', DEFAULTS.captureContent),
     flushIntervalMs: int('flushIntervalMs', DEFAULTS.flushIntervalMs, 50, 60_000),
-    fsync: oneOf<FsyncPolicy>('fsync', DEFAULTS.fsync, ['never', 'batch', 'always']),
+    fsync: oneOf<FsyncPolicy>('fsync', DEFAULTS.fsync, FSYNC_POLICIES),
     rotation: {
       maxBytes: int('rotation.maxBytes', DEFAULTS.rotation.maxBytes, 0, 2 ** 40),
       maxFiles: int('rotation.maxFiles', DEFAULTS.rotation.maxFiles, 0, 10_000),
@@ -116,7 +114,7 @@ export function parseSettings(get: Getter): { settings: Settings; warnings: stri
       maxBytes: int('queue.maxBytes', DEFAULTS.queue.maxBytes, 64 * 1024, 1024 * 1024 * 1024),
     },
     lock: {
-      backend: oneOf<LockMode>('lock.backend', DEFAULTS.lock.backend, ['auto', 'flock', 'lockfile']),
+      backend: oneOf<LockMode>('lock.backend', DEFAULTS.lock.backend, LOCK_MODES),
       timeoutMs: int('lock.timeoutMs', DEFAULTS.lock.timeoutMs, 10, 600_000),
     },
     http: {

@@ -4,6 +4,7 @@ import * as http from 'node:http';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseSettings, DEFAULTS } from '../../src/core/settings';
+import { FSYNC_POLICIES, LOCK_MODES, PATH_MODES } from '../../src/core/lists';
 import { BurstCoalescer, countNewlines } from '../../src/core/capture/bursts';
 import { scoreChange, ChangeFacts } from '../../src/core/capture/heuristic';
 import { Excluder, globToRegExp, presentPath } from '../../src/core/privacy';
@@ -37,6 +38,22 @@ test('settings: parseSettings reads exactly the settings package.json contribute
   const fromPkg = parseSettings((k) => props[`telemetrySink.${k}`]!.default);
   assert.deepEqual(fromPkg.settings, DEFAULTS);
   assert.deepEqual(fromPkg.warnings, []);
+});
+
+test('lists: every enum package.json contributes is the one list the code uses, and settings take each value', () => {
+  const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as { contributes: { configuration: { properties: Record<string, { enum?: unknown[] }> } } };
+  const props = pkg.contributes.configuration.properties;
+  const lists: Record<string, readonly string[]> = { pathMode: PATH_MODES, fsync: FSYNC_POLICIES, 'lock.backend': LOCK_MODES };
+  const withEnum = Object.keys(props).filter((k) => props[k]!.enum).map((k) => k.slice('telemetrySink.'.length));
+  assert.deepEqual(withEnum.sort(), Object.keys(lists).sort(), 'a new enum in package.json needs its list in src/core/lists.ts');
+  for (const [key, list] of Object.entries(lists)) {
+    assert.deepEqual(props[`telemetrySink.${key}`]!.enum, [...list], key);
+    for (const v of list) {
+      const r = parseSettings((k) => (k === key ? v : undefined));
+      assert.deepEqual(r.warnings, [], `${key}: ${v}`);
+      assert.equal(key.split('.').reduce((o: unknown, p) => (o as Record<string, unknown>)[p], r.settings), v);
+    }
+  }
 });
 
 test('bursts: edits coalesce per document until quiet; undo/redo counted', () => {
