@@ -6,11 +6,15 @@ import { MAX_LINE_BYTES } from '../core/sink/envelope';
 import { verify } from '../core/integrity/verify';
 import { repair } from '../core/integrity/repair';
 import { formatRepair, formatVerify } from '../core/integrity/format';
-import { intFlag, parseFlags } from './args';
+import { CommandSpec, intFlag, parseCommand } from './args';
 import { printError, printText } from './output';
 
-const HELP: Record<string, string> = {
-  verify: `telemetry-sink verify — check every line of the events file
+export const VERIFY: CommandSpec = {
+  name: 'verify',
+  valued: ['file', 'max-problems', 'max-line', 'jobs'],
+  switches: ['all', 'json'],
+  synopsis: ['[--file F]', '[--all]', '[--json]', '[--max-problems N]', '[--max-line N]', '[--jobs N]'],
+  help: `telemetry-sink verify — check every line of the events file
 
   --file F           events file (default ${defaultEventsFile()})
   --all              the live file and its rotated set, in write order
@@ -20,7 +24,14 @@ const HELP: Record<string, string> = {
   --jobs N           classify lines in N worker threads (default 0: in-process; faster, more memory)
 
 Exit status: 0 clean, 1 problems found, 2 could not run.`,
-  repair: `telemetry-sink repair — move damaged lines to a quarantine file, losslessly
+};
+
+export const REPAIR: CommandSpec = {
+  name: 'repair',
+  valued: ['file', 'lock-timeout'],
+  switches: ['all', 'json'],
+  synopsis: ['[--file F]', '[--all]', '[--json]', '[--lock-timeout MS]'],
+  help: `telemetry-sink repair — move damaged lines to a quarantine file, losslessly
 
   --file F           events file (default ${defaultEventsFile()})
   --all              also repair the rotated files
@@ -44,11 +55,8 @@ export function progress(label: string): ((done: number, total: number) => void)
 }
 
 export async function runIntegrityCommand(cmd: 'verify' | 'repair', argv: string[]): Promise<number> {
-  const f = parseFlags(argv, ['file', 'max-problems', 'max-line', 'lock-timeout', 'jobs'], ['all', 'json', 'help']);
-  if (f.help) {
-    process.stdout.write(HELP[cmd] + '\n');
-    return 0;
-  }
+  const f = parseCommand(argv, cmd === 'verify' ? VERIFY : REPAIR);
+  if (!f) return 0;
   const file = typeof f.file === 'string' ? f.file : defaultEventsFile();
   const json = !!f.json;
   try {
