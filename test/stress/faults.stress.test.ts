@@ -5,7 +5,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { analyze, seqReport } from '../helpers/analyze';
-import { CLI, Done, FIXTURES, lastJson, ROOT, run, sleep, tmpDir, writer } from '../helpers/procs';
+import { CLI, Done, FIXTURES, lastJson, ROOT, run, sleep, writer } from '../helpers/procs';
+import { tmpDir } from '../helpers/tmp';
 import { FLOCK_VARIANTS, LOCK_VARIANTS, LockVariant } from '../helpers/providers';
 
 interface Stats {

@@ -4,7 +4,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { COMMANDS, main } from '../../src/cli';
-import { CLI, tmpDir } from '../helpers/procs';
+import { CLI } from '../helpers/procs';
+import { tmpDir } from '../helpers/tmp';
 
 /** Runs main() in-process with stdout and stderr captured. */
 async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {

@@ -13,8 +13,9 @@ import { LockfileBackend, markerPath } from '../../src/core/sink/locks';
 import { SinkError } from '../../src/core/sink/errors';
 import { toPrometheus } from '../../src/core/sink/metrics';
 import { analyze, seqReport } from '../helpers/analyze';
+import { tmpDir } from '../helpers/tmp';
 
-const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'lts-unit-'));
+const tmp = (): string => tmpDir('lts-unit-');
 
 test('crc32: native and table implementations agree, including non-ASCII', () => {
   for (const s of ['', 'a', '{"v":1}', 'héllo ✓ 𝄞', 'x'.repeat(1000)]) {
