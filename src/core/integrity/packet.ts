@@ -22,8 +22,8 @@ export interface Packet {
   maxLine: number;
 }
 
+/** Per-line flags of a PacketResult: an envelope was read; it carries no crc. */
 export const F_ENV = 1;
-export const F_PROBLEM = 2;
 export const F_NO_CRC = 4;
 
 export interface PacketResult {
@@ -160,7 +160,6 @@ export function classifyPacket(p: Packet, into?: PacketResult): PacketResult {
     const v = classifyLine(l, p.maxLine);
     let f = 0;
     if (v.problem) {
-      f |= F_PROBLEM;
       r.problems.push({ i, code: v.problem, message: v.message ?? v.problem, excerpt: excerpt(l.bytes) });
     }
     const env = v.env;

@@ -104,7 +104,11 @@ const MAX_IN_FLIGHT = 4;
 const iso = (ms: number): string => new Date(ms).toISOString();
 
 
-/** Streams the file(s) once, in constant memory apart from 8 bytes per event id. */
+/**
+ * Streams the file(s) once in bounded memory: duplicate-id fingerprints spill to an unlinked temp
+ * file (idset.ts); what stays in memory grows with the number of sessions, types and duplicate-id
+ * candidates, which a second pass over the files confirms exactly.
+ */
 export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
   const t0 = Date.now();
   const maxProblems = opts.maxProblems ?? 100;
