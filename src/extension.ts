@@ -3,7 +3,7 @@ import { Runtime } from './runtime';
 import { CATEGORIES, Category } from './core/settings';
 import { Collector } from './capture/context';
 import { DocumentCollector } from './capture/documents';
-import { EditCollector } from './capture/edits';
+import { EditCollector, setEditQuietMsForTests } from './capture/edits';
 import { EditorCollector, SelectionCollector } from './capture/editors';
 import { WindowCollector, WorkspaceCollector } from './capture/window';
 import { DebugCollector, TaskCollector, TerminalCollector } from './capture/terminals';
@@ -133,7 +133,7 @@ export function activate(context: vscode.ExtensionContext): LocalTelemetrySinkAp
   // Test hooks for the in-host suites, only when VS Code runs the extension's tests: in normal use
   // any extension could reach them through the exports (the runtime writes anything, the token).
   if (context.extensionMode !== vscode.ExtensionMode.Test) return api;
-  return Object.assign(api, { _test: { runtime: rt, status, activationMs, ingest: () => http.server, flushCollectors, httpToken: () => http.token(), stubRepairConfirm } });
+  return Object.assign(api, { _test: { runtime: rt, status, activationMs, ingest: () => http.server, flushCollectors, httpToken: () => http.token(), stubRepairConfirm, setEditQuietMs: setEditQuietMsForTests } });
 }
 
 export async function deactivate(): Promise<void> {
