@@ -39,6 +39,24 @@ test('envelope: members in order, crc over the line without the crc member, newl
   assert.match(isoNow(), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
 });
 
+test('envelope: the appender writes each line exactly as buildLine builds it (one format), the drop notice too', async () => {
+  const file = path.join(tmp(), 'e.jsonl');
+  const sink = new Sink({ file, maxQueueEvents: 2, source: 'api:some.ext' });
+  sink.record('unit.a', { s: 'héllo ✓ 𝄞', n: [1, { x: null }] });
+  sink.record('unit.b', {}, 'http');
+  sink.record('unit.c', { dropped: true }); // over the bound: its seq goes to a sink.dropped notice
+  await sink.flush();
+  sink.record('unit.d', { after: 1 });
+  await sink.close();
+  const lines = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean);
+  assert.deepEqual(lines.map((l) => (JSON.parse(l) as { type: string }).type), ['unit.a', 'unit.b', 'sink.dropped', 'unit.d']);
+  for (const line of lines) {
+    const o = JSON.parse(line) as { id: string; ts: string; sid: string; seq: number; type: string; source: string; data: unknown };
+    assert.match(o.id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, 'a uuid v4');
+    assert.equal(line + '\n', buildLine(o.id, o.ts, o.sid, o.seq, JSON.stringify(o.type), JSON.stringify(o.source), JSON.stringify(o.data)), o.type);
+  }
+});
+
 test('histogram: quantiles within a bucket of the truth', () => {
   const h = new Histogram();
   for (let i = 1; i <= 1000; i++) h.record(i);

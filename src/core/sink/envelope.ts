@@ -30,9 +30,17 @@ export interface EnvelopeV1 {
   crc?: string;
 }
 
-const HEAD = Buffer.from('{"v":1,"id":"');
+// The text between the member values, in member order: written here once, used by every writer.
+const M_ID = '{"v":1,"id":"';
+const M_TS = '","ts":"';
+const M_SID = '","sid":"';
+const M_SEQ = '","seq":';
+const M_TYPE = ',"type":';
+const M_SOURCE = ',"source":';
+const M_DATA = ',"data":';
+const HEAD = Buffer.from(M_ID);
 const UUID_LEN = 36;
-const TS_KEY = Buffer.from('","ts":"');
+const TS_KEY = Buffer.from(M_TS);
 const CRC_KEY = Buffer.from(',"crc":"');
 const HEX = Buffer.from('0123456789abcdef');
 /** The line's tail `,"crc":"xxxxxxxx"}` (18 bytes), without the newline. */
@@ -101,12 +109,12 @@ export function isoNow(now = Date.now()): string {
 
 /** `","sid":"<sid>","seq":` — the bytes between ts and seq (sid is checked: nothing to escape). */
 export function sidSeqPart(sid: string): Buffer {
-  return Buffer.from('","sid":"' + sid + '","seq":', 'latin1');
+  return Buffer.from(M_SID + sid + M_SEQ, 'latin1');
 }
 
 /** `,"type":"<type>","source":<sourceJson>,"data":` — the bytes between seq and data. */
 export function typeSourcePart(type: string, sourceJson: string): Buffer {
-  return Buffer.from(',"type":"' + type + '","source":' + sourceJson + ',"data":', 'utf8');
+  return Buffer.from(M_TYPE + '"' + type + '"' + M_SOURCE + sourceJson + M_DATA, 'utf8');
 }
 
 /**
@@ -190,12 +198,12 @@ export function dropNoticeData(d: DropRange): Record<string, unknown> {
 }
 
 /**
- * Builds one complete line (with crc and trailing newline) from already-checked parts through the
- * appender's own writer. `typeJson`/`sourceJson` are JSON string literals; `dataJson` a JSON object;
- * `id` any string without characters JSON escapes. For tools and test fixtures.
+ * Builds one complete line (with crc and trailing newline) from parts, sealed by the appender's own
+ * sealLine. `typeJson`/`sourceJson` are JSON string literals (unchecked: fixtures build bad lines
+ * too); `dataJson` a JSON object; `id` any string without characters JSON escapes. For tools and tests.
  */
 export function buildLine(id: string, ts: string, sid: string, seq: number, typeJson: string, sourceJson: string, dataJson: string): string {
-  const body = '{"v":1,"id":"' + id + '","ts":"' + ts + '","sid":"' + sid + '","seq":' + seq + ',"type":' + typeJson + ',"source":' + sourceJson + ',"data":' + dataJson;
+  const body = M_ID + id + M_TS + ts + M_SID + sid + M_SEQ + seq + M_TYPE + typeJson + M_SOURCE + sourceJson + M_DATA + dataJson;
   const n = Buffer.byteLength(body);
   const buf = Buffer.allocUnsafe(n + CRC_SUFFIX_LEN + 1);
   buf.write(body, 0, n, 'utf8');
