@@ -57,6 +57,21 @@ test('envelope: the appender writes each line exactly as buildLine builds it (on
   }
 });
 
+test('sink: the drop notice is written even when it is longer than the event line cap (maxEventBytes)', async () => {
+  const file = path.join(tmp(), 'e.jsonl');
+  const sink = new Sink({ file, maxQueueEvents: 2, maxEventBytes: 250 });
+  for (let i = 0; i < 4; i++) sink.record('unit.small', { i });
+  const res = await sink.flush();
+  assert.equal(res.error, undefined);
+  assert.equal(sink.record('unit.after', {}), 5, 'record() does not throw for the notice it queues');
+  await sink.close();
+  const a = analyze([file]);
+  const notice = a.valid.find((v) => v.type === 'sink.dropped')!;
+  assert.ok(Buffer.byteLength(fs.readFileSync(file, 'utf8').split('\n').find((l) => l.includes('sink.dropped'))!) > 250, 'the notice is over the events\' cap');
+  assert.deepEqual([notice.data.from_seq, notice.data.to_seq], [2, 3]);
+  assert.deepEqual(seqReport(a.bySid.get(sink.sid)!).missing, [2, 3]);
+});
+
 test('histogram: quantiles within a bucket of the truth', () => {
   const h = new Histogram();
   for (let i = 1; i <= 1000; i++) h.record(i);

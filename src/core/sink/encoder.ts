@@ -1,5 +1,5 @@
 import { SinkError } from './errors';
-import { checkSource, checkType, eventLineRoom, EVENT_FIXED_BYTES, isoNow, serializeData, sidSeqPart, typeSourcePart, writeEventLine } from './envelope';
+import { checkSource, checkType, eventLineRoom, EVENT_FIXED_BYTES, isoNow, MAX_LINE_BYTES, serializeData, sidSeqPart, typeSourcePart, writeEventLine } from './envelope';
 import type { ByteQueue } from './queue';
 
 /** One event checked and serialized, not yet queued (so it has no seq yet). */
@@ -36,14 +36,21 @@ export class EventEncoder {
   /**
    * Checks and serializes one event whose seq will have at most the digits of `seqHint`.
    * Throws ERR_INVALID_EVENT naming the field (type, source, data, or a line over the cap).
+   * `cap`: the sink's own notices are held only to the file's line cap, not to a smaller one set
+   * for events (they must be written whatever the events' cap).
    */
-  encode(type: string, data: unknown, source: string | undefined, seqHint: number): Encoded {
+  encode(type: string, data: unknown, source: string | undefined, seqHint: number, cap = this.maxLineBytes): Encoded {
     checkType(type);
     const sourceJson = source === undefined || source === this.source ? this.sourceJson : JSON.stringify(checkSource(source));
     const dataJson = serializeData(data);
     const ts = isoNow();
     const typeSource = this.typeSource(type, sourceJson);
-    return { ts, typeSource, dataJson, estimate: this.checkLineSize(ts, typeSource, dataJson, seqHint) };
+    return { ts, typeSource, dataJson, estimate: this.checkLineSize(ts, typeSource, dataJson, seqHint, cap) };
+  }
+
+  /** The sink's own `sink.dropped` notice (see encode's `cap`). */
+  encodeNotice(data: Record<string, unknown>, seq: number): Encoded {
+    return this.encode('sink.dropped', data, undefined, seq, MAX_LINE_BYTES);
   }
 
   /** Writes the encoded event's line with `seq` into the queue. */
@@ -62,12 +69,12 @@ export class EventEncoder {
    * (verify's `too_long` is the same cap). UTF-8 bytes are counted only when the event could be
    * near it; below that, the UTF-16 length serves as the queue's estimate.
    */
-  private checkLineSize(ts: string, typeSource: Buffer, dataJson: string, seqHint: number): number {
+  private checkLineSize(ts: string, typeSource: Buffer, dataJson: string, seqHint: number, cap: number): number {
     const fixed = EVENT_FIXED_BYTES + ts.length + this.sidSeq.length + String(seqHint).length + typeSource.length;
-    if (fixed + dataJson.length * 3 <= this.maxLineBytes) return fixed + dataJson.length; // exact for ASCII
+    if (fixed + dataJson.length * 3 <= cap) return fixed + dataJson.length; // exact for ASCII
     const dataBytes = Buffer.byteLength(dataJson);
-    if (fixed + dataBytes > this.maxLineBytes) {
-      throw new SinkError('ERR_INVALID_EVENT', `field "data": ${dataBytes} bytes make a ${fixed + dataBytes}-byte line, over the ${this.maxLineBytes}-byte line cap`);
+    if (fixed + dataBytes > cap) {
+      throw new SinkError('ERR_INVALID_EVENT', `field "data": ${dataBytes} bytes make a ${fixed + dataBytes}-byte line, over the ${cap}-byte line cap`);
     }
     return fixed + dataBytes;
   }

@@ -67,6 +67,6 @@ export class Intake {
   private addNotice(): void {
     const data = dropNoticeData(this.drops.close());
     const seq = this.nextSeq++;
-    this.encoder.write(this.queue, this.encoder.encode('sink.dropped', data, undefined, seq), seq);
+    this.encoder.write(this.queue, this.encoder.encodeNotice(data, seq), seq);
   }
 }
