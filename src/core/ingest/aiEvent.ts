@@ -5,7 +5,6 @@
  * written: the GenAI metadata names (privacy.ts), counts, latency, ids, booleans.
  */
 import { GENAI_METADATA } from '../privacy';
-
 import { AI_KINDS, AiKindName, isOneOf } from '../lists';
 import type { AiKind } from './local-telemetry-sink';
 

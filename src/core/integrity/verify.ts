@@ -105,9 +105,9 @@ const iso = (ms: number): string => new Date(ms).toISOString();
 
 
 /**
- * Streams the file(s) once in bounded memory: duplicate-id fingerprints spill to an unlinked temp
- * file (idset.ts); what stays in memory grows with the number of sessions, types and duplicate-id
- * candidates, which a second pass over the files confirms exactly.
+ * Streams the file(s) in bounded memory: duplicate-id fingerprints spill to an unlinked temp file
+ * (idset.ts); what stays in memory grows with the number of sessions and types, and with the
+ * duplicate-id candidates that a second pass over the files then confirms exactly.
  */
 export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
   const t0 = Date.now();
