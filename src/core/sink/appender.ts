@@ -148,7 +148,8 @@ export class Sink {
   private async drainAsync(): Promise<FlushResult> {
     const res: FlushResult = { written: 0, batches: 0, pending: 0 };
     while (this.queue.events > 0 && !this.closed) {
-      if (!this.writeLocked(await this.live.acquire(this.o.lockTimeoutMs), res)) break;
+      const lock = this.live.acquire(this.o.lockTimeoutMs);
+      if (!this.writeLocked(lock instanceof Promise ? await lock : lock, res)) break;
     }
     this.afterDrain(res);
     return res;
