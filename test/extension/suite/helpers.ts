@@ -18,6 +18,8 @@ export interface TestHooks {
   httpToken?: () => string | undefined;
   /** Replaces the Repair confirmation dialog (undefined restores it); returns how often it was asked. */
   stubRepairConfirm?: (answer: boolean | undefined) => () => number;
+  /** Sets how long an edit burst must be quiet to end (undefined: the product's 1 s). */
+  setEditQuietMs: (ms: number | undefined) => void;
 }
 
 export async function ext(): Promise<{ api: { version: number; file: string; recordAiEvent: (e: unknown, id?: string) => number; record: (t: string, d?: unknown, id?: string) => number }; hooks: TestHooks }> {
