@@ -20,6 +20,10 @@ export type FlockProviderName = (typeof FLOCK_PROVIDERS)[number];
 export const PATH_MODES = ['relative', 'hashed', 'basename', 'none'] as const;
 export type PathMode = (typeof PATH_MODES)[number];
 
+/** telemetrySink.ship.identity, `ship --identity`: the origin column (salted hash, plain, none). */
+export const IDENTITY_MODES = ['hashed', 'plain', 'none'] as const;
+export type IdentityMode = (typeof IDENTITY_MODES)[number];
+
 /**
  * The kinds of `ai.completion.<kind>` events, in the order the statistics count them. The public
  * API's `AiKind` (local-telemetry-sink.d.ts, shipped standalone) spells the same union; aiEvent.ts

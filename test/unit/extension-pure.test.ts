@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseShipSettings, SHIP_DEFAULTS } from '../../src/core/ship/settings';
 import { parseSettings, DEFAULTS } from '../../src/core/settings';
-import { FSYNC_POLICIES, LOCK_MODES, PATH_MODES } from '../../src/core/lists';
+import { FSYNC_POLICIES, IDENTITY_MODES, LOCK_MODES, PATH_MODES } from '../../src/core/lists';
 import { BurstCoalescer, countNewlines } from '../../src/core/capture/bursts';
 import { scoreChange, ChangeFacts } from '../../src/core/capture/heuristic';
 import { Excluder, globToRegExp, presentPath } from '../../src/core/privacy';
@@ -48,15 +48,18 @@ test('settings: parseSettings and parseShipSettings read exactly the settings pa
 test('lists: every enum package.json contributes is the one list the code uses, and settings take each value', () => {
   const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as { contributes: { configuration: { properties: Record<string, { enum?: unknown[] }> } } };
   const props = pkg.contributes.configuration.properties;
-  const lists: Record<string, readonly string[]> = { pathMode: PATH_MODES, fsync: FSYNC_POLICIES, 'lock.backend': LOCK_MODES };
+  const lists: Record<string, readonly string[]> = { pathMode: PATH_MODES, fsync: FSYNC_POLICIES, 'lock.backend': LOCK_MODES, 'ship.identity': IDENTITY_MODES };
   const withEnum = Object.keys(props).filter((k) => props[k]!.enum).map((k) => k.slice('telemetrySink.'.length));
   assert.deepEqual(withEnum.sort(), Object.keys(lists).sort(), 'a new enum in package.json needs its list in src/core/lists.ts');
   for (const [key, list] of Object.entries(lists)) {
     assert.deepEqual(props[`telemetrySink.${key}`]!.enum, [...list], key);
     for (const v of list) {
-      const r = parseSettings((k) => (k === key ? v : undefined));
+      // ship.* settings have their own reader (the shipper loads without the rest).
+      const ship = key.startsWith('ship.');
+      const r = ship ? parseShipSettings((k) => (`ship.${k}` === key ? v : undefined)) : parseSettings((k) => (k === key ? v : undefined));
       assert.deepEqual(r.warnings, [], `${key}: ${v}`);
-      assert.equal(key.split('.').reduce((o: unknown, p) => (o as Record<string, unknown>)[p], r.settings), v);
+      const at = ship ? key.slice('ship.'.length) : key;
+      assert.equal(at.split('.').reduce((o: unknown, p) => (o as Record<string, unknown>)[p], r.settings), v);
     }
   }
 });
