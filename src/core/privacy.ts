@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { PathMode } from './settings';
+import type { PathMode } from './lists';
 import type { SinkStats } from './sink/appender';
 
 export interface PathContext {

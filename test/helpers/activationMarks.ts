@@ -1,21 +1,13 @@
 /**
- * Activation as VS Code measures it, read inside the extension host from VS Code's own performance
- * marks (its extension host marks `code/extHost/willLoadExtensionCode/<id>` and `didLoadExtensionCode`
- * around loading the main module, `willActivateExtension` / `didActivateExtension` around calling
- * activate() and awaiting its result). "Developer: Show Running Extensions" shows the sum of its
- * codeLoadingTime and activateCallTime, taken with Date.now() at (almost) the same points.
- * The marks are whole milliseconds. No vscode import: the probe of `npm run bench:startup` and the
- * in-host suite both use this.
+ * Startup figures read inside the extension host from VS Code's own performance marks: its
+ * extension host marks `code/extHost/willLoadExtensionCode/<id>` and `didLoadExtensionCode/<id>`
+ * around requiring an extension's main module, and `didActivateExtension/<id>` once activate()'s
+ * result resolved. (The will/didActivateExtension pair is no measure of one extension's activate():
+ * extensions activated together resolve together, so an empty extension shows the same span as a
+ * busy one. "Developer: Show Running Extensions" adds VS Code's own codeLoadingTime and the time of
+ * the synchronous activate() call; `npm run bench:startup` reads that view.) Marks are whole ms.
+ * No vscode import: the probe of bench:startup and the in-host suite both use this.
  */
-export interface ActivationTimes {
-  /** Loading the main module (read, compile, run its top level). */
-  loadMs: number;
-  /** Calling activate() until its result resolved. */
-  activateMs: number;
-  /** loadMs + activateMs: the figure "Show Running Extensions" reports. */
-  totalMs: number;
-}
-
 interface Mark {
   name: string;
   startTime: number;
@@ -26,25 +18,24 @@ function marks(): Mark[] {
   return perf ? perf.getMarks() : [];
 }
 
-/** The times of extension `id` (case-insensitive), or undefined while it has not finished activating. */
-export function activationTimes(id: string): ActivationTimes | undefined {
+/** Milliseconds VS Code spent loading extension `id`'s main module, once it has activated (else undefined). */
+export function codeLoadMs(id: string): number | undefined {
   const at = new Map<string, number>();
   const want = id.toLowerCase();
   for (const m of marks()) {
-    const hit = /^code\/extHost\/(willLoadExtensionCode|didLoadExtensionCode|willActivateExtension|didActivateExtension)\/(.+)$/.exec(m.name);
+    const hit = /^code\/extHost\/(willLoadExtensionCode|didLoadExtensionCode|didActivateExtension)\/(.+)$/.exec(m.name);
     if (hit && hit[2]!.toLowerCase() === want) at.set(hit[1]!, m.startTime);
   }
-  const [wl, dl, wa, da] = ['willLoadExtensionCode', 'didLoadExtensionCode', 'willActivateExtension', 'didActivateExtension'].map((k) => at.get(k));
-  if (wl === undefined || dl === undefined || wa === undefined || da === undefined) return undefined;
-  return { loadMs: dl - wl, activateMs: da - wa, totalMs: dl - wl + (da - wa) };
+  const [will, did, active] = ['willLoadExtensionCode', 'didLoadExtensionCode', 'didActivateExtension'].map((k) => at.get(k));
+  return will === undefined || did === undefined || active === undefined ? undefined : did - will;
 }
 
-/** Waits (polling) until every extension in `ids` has activated; undefined entries for those that did not in time. */
-export async function waitForActivationTimes(ids: string[], timeoutMs: number): Promise<Array<ActivationTimes | undefined>> {
+/** Waits (polling) until every extension in `ids` has activated; undefined for those that did not in time. */
+export async function waitForCodeLoadMs(ids: string[], timeoutMs: number): Promise<Array<number | undefined>> {
   const t0 = Date.now();
   for (;;) {
-    const got = ids.map(activationTimes);
-    if (got.every(Boolean) || Date.now() - t0 > timeoutMs) return got;
+    const got = ids.map(codeLoadMs);
+    if (got.every((x) => x !== undefined) || Date.now() - t0 > timeoutMs) return got;
     await new Promise((r) => setTimeout(r, 100));
   }
 }

@@ -11,7 +11,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { clickHouseOrSkip, startClickHouse } from '../helpers/clickhouse';
 import { ChProxy } from '../helpers/chproxy';
-import { sleep, tmpDir, writer } from '../helpers/procs';
+import { sleep, writer } from '../helpers/procs';
+import { tmpDir } from '../helpers/tmp';
 import { byKey, cursorFiles, fileKeys, setFiles, shipCli } from '../helpers/shipfix';
 
 const skip = clickHouseOrSkip();

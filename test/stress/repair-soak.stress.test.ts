@@ -13,7 +13,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ChildProcess } from 'node:child_process';
 import { listRotated } from '../../src/core/sink/rotation';
-import { CLI, Done, FIXTURES, lastJson, ROOT, run, sleep, tmpDir, writer } from '../helpers/procs';
+import { CLI, Done, FIXTURES, lastJson, ROOT, run, sleep, writer } from '../helpers/procs';
+import { tmpDir } from '../helpers/tmp';
 import type { RepairStep } from '../../src/core/integrity/repair';
 
 const REPAIRER = path.join(ROOT, 'out', 'test', 'fixtures', 'repairer.js');

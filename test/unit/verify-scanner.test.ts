@@ -6,7 +6,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { isUtf8 } from 'node:buffer';
 import { buildLine } from '../../src/core/sink/envelope';
@@ -18,6 +17,7 @@ import { fingerprintAt, newCanonicalFields, scanCanonical, tsMsAt } from '../../
 import { chunkBufferSize, forEachLine, LineChunk, rawLine, readLineChunks } from '../../src/core/integrity/chunks';
 import { RawLine, scanLines } from '../../src/core/integrity/reader';
 import { classifyPacket, Packet } from '../../src/core/integrity/packet';
+import { tmpDir } from '../helpers/tmp';
 
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000_007);
 console.log(`verify-scanner: seed ${SEED} (replay with FUZZ_SEED=${SEED})`);
@@ -175,7 +175,7 @@ test('fuzz: the JSON validator accepts exactly what JSON.parse accepts (as one o
 
 test('reader: line chunks give the same lines as scanLines (long lines, no final newline, chunk edges)', async () => {
   const r = rng(SEED ^ 0x1234567);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lts-chunks-'));
+  const dir = tmpDir('lts-chunks-');
   try {
     for (let round = 0; round < 6; round++) {
       const parts: Buffer[] = [];

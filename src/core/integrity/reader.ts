@@ -3,6 +3,7 @@ import { chooseBackend, FlockBackend, LockfileBackend, lockfilePath, LockMode } 
 import { chooseFlockProvider } from '../sink/flockProviders';
 import { SinkError } from '../sink/errors';
 import { changedSince, epochOfFd, RepairEpoch } from './repair/epoch';
+import { backoff } from '../sink/backoff';
 
 /** One line as the reader hands it over. `bytes` is only valid during the callback (buffers are reused). */
 export interface RawLine {
@@ -238,7 +239,7 @@ export async function lockAll(file: string, fd: number, timeoutMs: number, share
     if (Date.now() - t0 >= timeoutMs) {
       throw new IntegrityError('ERR_LOCK_TIMEOUT', `could not get the lock on ${file} within ${timeoutMs} ms (a writer holds it)`);
     }
-    await new Promise((r) => setTimeout(r, Math.min(1 + tries++, 10)));
+    await backoff(++tries);
   }
   const backends = [...(flock ? ['flock'] : []), ...(skipped ? [] : ['lockfile'])];
   return {

@@ -21,6 +21,8 @@ export interface TestHooks {
   /** The lazily loaded bundles (src/lazy/load.ts) loaded when activate() returned, and now. */
   bundlesAtActivation?: string[];
   loadedBundles?: () => string[];
+  /** Sets how long an edit burst must be quiet to end (undefined: the product's 1 s). */
+  setEditQuietMs: (ms: number | undefined) => void;
 }
 
 export async function ext(): Promise<{ api: { version: number; file: string; recordAiEvent: (e: unknown, id?: string) => number; record: (t: string, d?: unknown, id?: string) => number }; hooks: TestHooks }> {
