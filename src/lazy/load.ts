@@ -3,8 +3,10 @@
  * activation needs; the rest is required here on first use (esbuild entries in esbuild.config.mjs).
  * The entries live in this folder, so the same relative path also works from tsc's out/ tree.
  *
- * Only types cross the boundary statically. A module with state must live in exactly one bundle
- * (test/unit/bundles.test.ts checks the ones that matter): the others get what they need passed in.
+ * Only types cross the boundary statically. A module whose state must be shared (src/ship/state.ts)
+ * lives in dist/extension.js only: the lazy bundles get what they need passed in. Modules copied into
+ * several bundles must keep no state that another copy relies on (`node esbuild.config.mjs
+ * --metafile` writes dist/meta.json, which says what each bundle holds).
  */
 import * as path from 'node:path';
 import type * as SinkBundle from './sink';
