@@ -148,6 +148,21 @@ test('sink: bad input throws ERR_INVALID_EVENT naming the field, without using a
   sink.closeSync();
 });
 
+test('sink: record(..., at) writes the given time (events held until the sink was made); a bad time names "ts"', async () => {
+  const file = path.join(tmp(), 'e.jsonl');
+  const sink = new Sink({ file });
+  const at = Date.UTC(2026, 10, 29, 1, 2, 3, 456);
+  assert.equal(sink.record('held.event', { i: 0 }, undefined, at), 0);
+  for (const bad of [-1, 1.5, NaN, 253402300800000, Number.MAX_SAFE_INTEGER + 2]) {
+    assert.throws(() => sink.record('held.event', {}, undefined, bad), (e: SinkError) => e.code === 'ERR_INVALID_EVENT' && /field "ts"/.test(e.message), String(bad));
+  }
+  assert.equal(sink.record('now.event', {}), 1, 'the bad ones used no seq');
+  await sink.close();
+  const lines = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { ts: string; type: string });
+  assert.equal(lines[0]!.ts, '2026-11-29T01:02:03.456Z');
+  assert.ok(lines[1]!.ts > lines[0]!.ts);
+});
+
 test('sink: torn tail fence isolates a crashed writer fragment, and is counted', async () => {
   const file = path.join(tmp(), 'e.jsonl');
   fs.writeFileSync(file, '{"v":1,"id":"half-writ');
