@@ -63,7 +63,7 @@ test('cache: corrupt, truncated, foreign and forged caches are ignored and rebui
     return Buffer.concat([Buffer.from(header(b)), b]);
   };
   const entry = JSON.parse(body.toString()) as unknown[][];
-  const withAgg = (agg: unknown) => forged([[...entry[0]!.slice(0, 6), agg]]);
+  const withAgg = (agg: unknown) => forged([[...entry[0]!.slice(0, 7), agg]]);
   const cases: Array<[string, Buffer | string, RegExp]> = [
     ['a flipped byte', Buffer.concat([good.subarray(0, good.length - 5), Buffer.from('X'), good.subarray(good.length - 4)]), /checksum mismatch/],
     ['cut in half', good.subarray(0, Math.floor(good.length / 2)), /checksum mismatch|no header/],
