@@ -106,8 +106,8 @@ export function activate(context: vscode.ExtensionContext): LocalTelemetrySinkAp
   reg('telemetrySink.showStatistics', (range) => showStatistics(deps, range));
   reg('telemetrySink.statsCsv', (action, table, range) => statsCsv(deps, action, table, range));
   reg('telemetrySink.rotateNow', () => rotateNow(deps));
-  reg('telemetrySink.pause', () => setPaused(deps, true));
-  reg('telemetrySink.resume', () => setPaused(deps, false));
+  reg('telemetrySink.pause', () => setPaused(deps, true, callers.caller()));
+  reg('telemetrySink.resume', () => setPaused(deps, false, callers.caller()));
   reg('telemetrySink.copyEventsFilePath', () => copyEventsFilePath(deps));
   reg('telemetrySink.record', (type, data) => recordCommand(deps, callers, type, data));
   reg('telemetrySink.newHttpToken', () => http.newToken(callers.caller()));

@@ -133,10 +133,11 @@ export class Runtime implements vscode.Disposable {
   }
 
   private userPaused = false;
-  setUserPaused(p: boolean): void {
+  /** `by`: "user", or api:<id> of the extension that ran the command. */
+  setUserPaused(p: boolean, by = 'user'): void {
     this.userPaused = p;
     this.updatePause();
-    this.sink?.record(p ? 'sink.paused' : 'sink.resumed', { by: 'user' });
+    this.sink?.record(p ? 'sink.paused' : 'sink.resumed', { by });
     this.changed.fire();
   }
 

@@ -8,7 +8,7 @@ import { repair } from '../core/integrity/repair';
 import { formatRepair, formatVerify } from '../core/integrity/format';
 import { DETAILED_PROGRESS_BYTES, progressText } from '../core/integrity/progress';
 import { intFlag, parseFlags } from './args';
-import { printError, printText } from './output';
+import { printError, printJson, printText } from './output';
 
 const HELP: Record<string, string> = {
   verify: `telemetry-sink verify — check every line of the events file
@@ -62,14 +62,14 @@ export async function runIntegrityCommand(cmd: 'verify' | 'repair', argv: string
       const p = progress('verifying');
       const r = await verify({ file, all: !!f.all, maxProblems: intFlag('max-problems', f['max-problems'], 100), maxLineBytes: intFlag('max-line', f['max-line'], MAX_LINE_BYTES), workers: intFlag('jobs', f.jobs, 0), deep: !!f.deep, onProgress: p });
       if (p) process.stderr.write('\r\x1b[K');
-      if (json) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+      if (json) printJson(r);
       else printText(formatVerify(r));
       return r.clean ? 0 : 1;
     }
     const targets = f.all ? [...listRotated(file).map((x) => x.path), file] : [file];
     const results = [];
     for (const t of targets) results.push(await repair({ file: t, live: file, lockTimeoutMs: intFlag('lock-timeout', f['lock-timeout'], 5000) }));
-    if (json) process.stdout.write(JSON.stringify(results.length === 1 ? results[0] : results, null, 2) + '\n');
+    if (json) printJson(results.length === 1 ? results[0] : results);
     else printText(results.map(formatRepair).join(''));
     return 0;
   } catch (err) {

@@ -12,6 +12,7 @@ import { checkDestination, Destination } from '../core/ship/clickhouse';
 import { shipPaths } from '../core/ship/cursor';
 import { DEFAULT_BATCH_BYTES, DEFAULT_BATCH_ROWS, Shipper, ShipResult } from '../core/ship/shipper';
 import { intFlag, oneOf, parseFlags, UsageError } from './args';
+import { printError, printJson, printText } from './output';
 
 export const SHIP_HELP = `telemetry-sink ship — send the events into ClickHouse, exactly once after FINAL
 
@@ -143,10 +144,11 @@ export async function ship(argv: string[], env: NodeJS.ProcessEnv = process.env)
       resetCursor: !!f['reset-cursor'],
       retry: { giveUpMs: retryFor === 0 ? Infinity : retryFor * 1000, maxMs: Math.max(1, retryMaxMs), baseMs: Math.min(250, Math.max(1, retryMaxMs)) },
       signal: ac.signal,
-      log: (level, msg) => process.stderr.write(`telemetry-sink ship: ${level === 'info' ? '' : level + ': '}${msg}\n`),
+      log: (level, msg) => printError(`telemetry-sink ship: ${level === 'info' ? '' : level + ': '}${msg}\n`),
     });
     const r = await shipper.run();
-    process.stdout.write(f.json ? JSON.stringify(r, null, 2) + '\n' : formatResult(r, follow));
+    if (f.json) printJson(r);
+    else printText(formatResult(r, follow));
     if (r.stopped) return follow ? 0 : 130;
     return r.caughtUp ? 0 : 1;
   } catch (err) {

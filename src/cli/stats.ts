@@ -6,6 +6,7 @@ import { RANGES, type RangeName } from '../core/insights/report';
 import { formatStats } from '../core/report/statsText';
 import { reportTables, TABLE_IDS, toCsv, type TableId } from '../core/report/tables';
 import { oneOf, parseFlags, UsageError } from './args';
+import { printJson } from './output';
 import { progress } from './integrity';
 
 const HELP = `telemetry-sink stats — AI completions by model, locality, language and day; editor activity; events
@@ -35,7 +36,7 @@ export async function runStats(argv: string[]): Promise<number> {
   try {
     const s = await stats({ file, range, cache: !f['no-cache'], onProgress: p });
     if (p) process.stderr.write('\r\x1b[K');
-    if (f.json) process.stdout.write(JSON.stringify(s, null, 2) + '\n');
+    if (f.json) printJson(s);
     else if (f.csv) {
       // A table with no data yet (e.g. no AI events) is its header row alone.
       process.stdout.write(toCsv(reportTables(s).find((x) => x.id === table)!));

@@ -138,7 +138,7 @@ export class Excluder {
 // ---- content ---------------------------------------------------------------------------------
 
 /** Last words of a key that name content: `completionText`, `gen_ai.input.messages`, `userPrompt`, … */
-const CONTENT_WORDS = new Set(['text', 'texts', 'content', 'contents', 'prompt', 'prompts', 'completion', 'completions', 'body', 'message', 'messages', 'snippet', 'snippets', 'suggestion', 'suggestions', 'transcript', 'instructions', 'arguments', 'diff', 'patch', 'stdout', 'stderr', 'query', 'output', 'outputs', 'input', 'inputs', 'response', 'clipboard']);
+const CONTENT_WORDS = new Set(['text', 'texts', 'content', 'contents', 'prompt', 'prompts', 'completion', 'completions', 'body', 'message', 'messages', 'snippet', 'snippets', 'suggestion', 'suggestions', 'transcript', 'instructions', 'arguments', 'diff', 'patch', 'stdout', 'stderr', 'query', 'output', 'outputs', 'input', 'inputs', 'response', 'clipboard', 'prefix', 'suffix', 'question', 'questions', 'answer', 'answers', 'reply', 'replies']);
 /** Whole keys (words joined by `_`) that name content although their last word does not. */
 const CONTENT_KEYS = new Set(['code', 'source_code', 'generated_code', 'suggested_code', 'inserted_code']);
 
@@ -185,19 +185,32 @@ export const MAX_FREE_STRING = 256;
 export const MAX_FREE_KEY = 64;
 export const MAX_FREE_DEPTH = 32;
 
-/** The words of a key: split at anything but letters and digits and at camelCase humps, lower-cased. */
+/**
+ * The words of a key, lower-cased: split at anything but letters and digits, at camelCase humps
+ * (`LLMPrompt` → llm, prompt) and between letters and digits (`text1` → text, 1).
+ */
 export function keyWords(key: string): string[] {
   return key
     .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .replace(/([A-Z])([A-Z][a-z])/g, '$1 $2')
+    .replace(/([A-Za-z])([0-9])/g, '$1 $2')
     .split(/[^A-Za-z0-9]+/)
     .filter(Boolean)
     .map((w) => w.toLowerCase());
 }
 
+/**
+ * Last words that only hold what the word before them names: `input.value` (OpenInference),
+ * `messages.0` (flattened lists), `prompt_template.variables`. They are skipped when looking for
+ * the word that says what the key holds.
+ */
+const HOLDER_WORDS = new Set(['value', 'values', 'raw', 'str', 'string', 'json', 'data', 'template', 'templates', 'variables']);
+
 /** True for a key that names document, prompt or completion content (README "What can be written"). */
 export function isContentKey(key: string): boolean {
   if (key.startsWith('gen_ai.')) return !Object.prototype.hasOwnProperty.call(GENAI_METADATA, key);
   const words = keyWords(key);
+  while (words.length > 1 && (HOLDER_WORDS.has(words[words.length - 1]!) || /^[0-9]+$/.test(words[words.length - 1]!))) words.pop();
   return words.length > 0 && (CONTENT_WORDS.has(words[words.length - 1]!) || CONTENT_KEYS.has(words.join('_')));
 }
 

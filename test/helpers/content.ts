@@ -45,6 +45,23 @@ export const FREE_FORM: Array<Record<string, unknown>> = [
   { 'gen_ai.prompt.0.content': s('gen_ai.prompt.0.content') },
   { 'llm.prompts': [s('llm.prompts')] },
   { nested: { deeper: [{ text: s('nested text') }, { ok: 1 }] } },
+  // Acronyms before the content word, numbered keys, and value-holder suffixes (OpenInference's
+  // input.value / output.value, flattened message lists, prompt templates).
+  { LLMPrompt: s('LLMPrompt') },
+  { AIResponse: s('AIResponse') },
+  { HTMLContent: s('HTMLContent') },
+  { text1: s('text1') },
+  { prompt_2: s('prompt_2') },
+  { 'messages.0': s('messages.0') },
+  { 'input.value': s('input.value') },
+  { 'output.value': s('output.value') },
+  { completionValue: s('completionValue') },
+  { 'llm.prompt_template.template': s('llm.prompt_template.template') },
+  { 'llm.prompt_template.variables': s('llm.prompt_template.variables') },
+  // Fill-in-the-middle context and chat turns.
+  { prefix: s('prefix'), suffix: s('suffix') },
+  { question: s('question'), answer: s('answer') },
+  { reply: s('reply') },
   { note: LONG + s('long string') },
   { list: ['short', LONG + s('long string in a list')] },
 ];

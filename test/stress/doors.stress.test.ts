@@ -66,6 +66,10 @@ test('CLI stats and verify: control characters from the file are escaped in text
   assert.equal(s.bySource.find((r) => r.source === source)?.events, 1, '--json keeps the exact string');
   const v = await run(process.execPath, [CLI, 'verify', '--file', file, '--json']).done;
   assert.ok((JSON.parse(v.stdout) as { problems: Array<{ excerpt?: string }> }).problems.some((p) => p.excerpt?.includes('\u007f\u0085')), '--json keeps the exact excerpt');
+  // JSON.stringify escapes C0 but leaves DEL and C1 raw (U+009B is CSI, U+009D OSC to a terminal
+  // that reads UTF-8 C1): --json escapes them as \u00XX, which parses back to the same string.
+  assert.equal(control(j.stdout), undefined, 'stats --json printed a raw DEL or C1 character');
+  assert.equal(control(v.stdout), undefined, 'verify --json printed a raw DEL or C1 character');
 });
 
 test('CLI record: session events carry no absolute path', { timeout: 30_000 }, async () => {

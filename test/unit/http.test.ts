@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as net from 'node:net';
+import * as http from 'node:http';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -239,4 +240,91 @@ test('HTTP: a server stopped while it was asking who holds the port stays stoppe
     s.on('error', () => resolve(true));
   });
   assert.ok(refused, 'the stopped server took the port once it was free');
+});
+
+test('HTTP: a squatter cannot borrow the proof of a window serving another port (the proof names the port)', { timeout: 20_000 }, async () => {
+  // Two installations with the same fixed token (README's advice) on their own ports. A squatter
+  // on port B relays B's challenge to the window serving port A,
+  // whose /health answers anyone: without the port in the proof, B's window takes the relayed
+  // answer for a sibling, stands by silently, and clients hand their token to the squatter.
+  const { srv: a, port: portA } = await serve();
+  const portB = await freePort();
+  const relay = http.createServer((req, res) => {
+    const challenge = String(req.headers['x-telemetry-sink-challenge'] ?? '');
+    http.get({ host: '127.0.0.1', port: portA, path: '/health', headers: { host: `127.0.0.1:${portA}`, 'x-telemetry-sink-challenge': challenge } }, (up) => {
+      up.resume();
+      res.writeHead(200, { 'content-type': 'application/json', 'x-telemetry-sink-proof': String(up.headers['x-telemetry-sink-proof'] ?? '') });
+      res.end('{"ok":true}');
+    });
+  });
+  await new Promise<void>((r) => relay.listen(portB, '127.0.0.1', r));
+  const b = new IngestServer({ port: portB, token: TOKEN, recordBatch: () => [], retryMs: 60_000 });
+  try {
+    await b.start();
+    for (let i = 0; i < 40 && b.state === 'standby'; i++) await sleep(50);
+    assert.equal(b.state, 'blocked', 'the window on port B took a relayed proof from port A for a sibling');
+  } finally {
+    await b.stop();
+    await a.stop();
+    await new Promise((r) => relay.close(r));
+  }
+});
+
+test('HTTP: connections that never send a request cannot lock clients out; a request in progress is not cut', { timeout: 30_000 }, async () => {
+  // Another local user holding the connection cap with silent sockets (reconnecting as they are
+  // closed) refused every client: measured 1 of 78 requests served. Long header timeouts here, so
+  // only the cap's policy decides.
+  const { srv, port, got } = await serve({ limits: { maxConnections: 8, headersTimeoutMs: 20_000, requestTimeoutMs: 20_000 } });
+  const hogs: net.Socket[] = [];
+  const open = (): Promise<net.Socket> =>
+    new Promise((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => resolve(s));
+      s.on('error', () => undefined);
+    });
+  try {
+    // A client mid-request (headers sent, body not yet) before the hogs arrive.
+    const slow = await open();
+    let slowReply = '';
+    slow.setEncoding('utf8');
+    slow.on('data', (d: string) => (slowReply += d));
+    const body = '{"type":"slow.body"}';
+    slow.write(`POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`);
+    await sleep(200);
+    for (let i = 0; i < 20; i++) {
+      const s = await open();
+      s.write(`GET /health HTTP/1.1\r\n`);
+      hogs.push(s);
+    }
+    await sleep(200);
+    for (let i = 0; i < 3; i++) {
+      const r = await raw(port, req(port, 'POST', '/v1/events', `{"type":"client.n${i}"}`, { authorization: `Bearer ${TOKEN}` }));
+      assert.equal(r.status, 202, r.body);
+    }
+    slow.write(body);
+    for (let i = 0; i < 50 && !slowReply.includes('\r\n\r\n'); i++) await sleep(20);
+    assert.match(slowReply, /^HTTP\/1\.1 202/, 'a request in progress was cut to make room');
+    assert.deepEqual(got.sort(), ['client.n0', 'client.n1', 'client.n2', 'slow.body']);
+    slow.destroy();
+  } finally {
+    for (const s of hogs) s.destroy();
+    await srv.stop();
+  }
+});
+
+test('HTTP: /health tells anyone only that it is up; the request counters need the token', async () => {
+  // Open to every local user, the counters told another user when and how much this user posts.
+  const { srv, port } = await serve();
+  try {
+    await raw(port, req(port, 'POST', '/v1/events', '{"type":"a.b"}', { authorization: `Bearer ${TOKEN}` }));
+    const open = await raw(port, req(port, 'GET', '/health', ''));
+    assert.equal(open.status, 200);
+    assert.deepEqual(Object.keys(JSON.parse(open.body)).sort(), ['ok', 'state']);
+    const authed = await raw(port, req(port, 'GET', '/health', '', { authorization: `Bearer ${TOKEN}` }));
+    assert.ok(JSON.parse(authed.body).requests >= 2, authed.body);
+    const wrong = await raw(port, req(port, 'GET', '/health', '', { authorization: 'Bearer nope' }));
+    assert.equal(wrong.status, 200, 'a wrong token on /health is no refusal: liveness stays open');
+    assert.deepEqual(Object.keys(JSON.parse(wrong.body)).sort(), ['ok', 'state']);
+  } finally {
+    await srv.stop();
+  }
 });

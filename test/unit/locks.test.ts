@@ -266,3 +266,46 @@ test('backend reasons: the ABI mismatch is stated in numbers, and no absolute pa
   // An unquoted path with a space (not a native module) is cut at the space: no absolute part is left.
   assert.doesNotMatch(scrubPaths('Error loading shared library /opt/my libs/libc.so: nope', '/nonexistent-home'), /\/opt/);
 });
+
+/**
+ * Copies a provider package with its binaries cut to a fraction of their length (an interrupted
+ * copy or extraction, a full disk), then walks the provider chain in a child process that resolves
+ * the package to the copy. Returns the child's choice, or fails the test when the child died.
+ */
+function chainWithTruncated(pkg: 'koffi' | 'fs-ext', files: string[], binaries: string[], env: Record<string, string>): { provider: string | null; reason: string; dir: string } {
+  const real = path.dirname(require.resolve(pkg));
+  const dir = path.join(tmp(), 'node_modules', pkg);
+  for (const f of files) fs.cpSync(path.join(real, f), path.join(dir, f));
+  for (const b of binaries) {
+    const bin = fs.readFileSync(path.join(real, b));
+    fs.mkdirSync(path.dirname(path.join(dir, b)), { recursive: true });
+    fs.writeFileSync(path.join(dir, b), bin.subarray(0, Math.floor(bin.length / 3)));
+  }
+  const providers = path.join(__dirname, '../../src/core/sink/flockProviders.js');
+  const script = `const M = require('module'); const r = M._resolveFilename;
+M._resolveFilename = function (req, ...a) { return r.call(this, req === ${JSON.stringify(pkg)} ? ${JSON.stringify(dir)} : req, ...a); };
+const c = require(${JSON.stringify(providers)}).chooseFlockProvider(${JSON.stringify(env)});
+process.stdout.write(JSON.stringify({ provider: c.provider ? c.provider.name : null, reason: c.reason }));`;
+  const p = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+  assert.equal(p.signal, null, `the process died of ${p.signal}`);
+  assert.equal(p.status, 0, p.stderr);
+  return { ...(JSON.parse(p.stdout) as { provider: string | null; reason: string }), dir };
+}
+
+const elfOnly = process.platform !== 'linux' && 'the check reads ELF binaries';
+
+// dlopen maps a cut-short binary and the first touch past the end of the file raises SIGBUS: the
+// whole process — in VS Code the extension host, with every other extension — died.
+test('koffi: a truncated binary is refused before it is loaded (loading it killed the process with SIGBUS)', { skip: elfOnly, timeout: 60_000 }, () => {
+  const builds = fs.readdirSync(path.join(path.dirname(require.resolve('koffi')), 'build', 'koffi')).filter((t) => t === `linux_${process.arch}` || t === `musl_${process.arch}`);
+  const out = chainWithTruncated('koffi', ['index.js', 'package.json'], builds.map((t) => path.join('build', 'koffi', t, 'koffi.node')), { [PROVIDER_ENV]: 'koffi' });
+  assert.equal(out.provider, null);
+  assert.match(out.reason, /koffi did not load \(koffi\.node is truncated/);
+  assert.ok(!out.reason.includes(out.dir), out.reason);
+});
+
+test('fs-ext: a truncated binary is refused before it is loaded too (it is tried first), and the chain moves on', { skip: elfOnly, timeout: 60_000 }, () => {
+  const out = chainWithTruncated('fs-ext', ['fs-ext.js', 'package.json'], [path.join('build', 'Release', 'fs_ext.node')], {});
+  assert.equal(out.provider, 'koffi');
+  assert.match(out.reason, /^flock via koffi: fs-ext did not load \(fs_ext\.node is truncated/);
+});

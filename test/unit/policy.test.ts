@@ -52,6 +52,9 @@ test('policy: long strings are replaced, long keys dropped, deep nesting refused
   assert.equal(isContentKey('gen_ai.usage.input_tokens'), false);
   assert.equal(isContentKey('gen_ai.tool.call.result'), true);
   assert.equal(isContentKey('statusCode'), false);
+  for (const meta of ['prompt_tokens', 'text_length', 'HTTPStatus', 'value', 'values', 'data', 'v2', 'sha256', 'exit_code', 'message_id', 'output_type', 'inputTokens']) {
+    assert.equal(isContentKey(meta), false, meta);
+  }
 });
 
 test('policy: the extension’s own event families are refused from outside', () => {

@@ -5,7 +5,7 @@
  *
  *   POST /telemetry/vscode/event   the seed's payload {event_type, extension, is_local, success, …}
  *   POST /v1/events                {"type": "a.b", "data": {…}} or an array of up to 1000 (all or nothing)
- *   GET  /health                   {"ok": true, "state", "requests", "rejected"} (no token needed)
+ *   GET  /health                   {"ok": true, "state"} (no token needed; with it also "requests", "rejected")
  *   GET  /metrics                  this window's sink stats, Prometheus text format
  * Every request but /health needs `Authorization: Bearer <token>` (scheme case-insensitive, compared
  * in constant time). Rejections are JSON {"error": {"code", "message"}}: a code and a message about
@@ -14,6 +14,7 @@
  * whole request, a 64 KiB body limit.
  */
 import * as http from 'node:http';
+import type * as net from 'node:net';
 import { createHash } from 'node:crypto';
 import { normalizeInput, fromSeedPayload, NormalizedEvent } from './input';
 import { CHALLENGE_HEADER, PROOF_HEADER, isSibling, listenerUid, proof, sameSecret } from './peer';
@@ -65,6 +66,8 @@ export class IngestServer {
   private readonly listeners = new Set<(s: IngestState) => void>();
   private readonly limits: IngestLimits;
   private stopped = false;
+  /** Sockets carrying a request that passed the token check and is not answered yet. */
+  private readonly busy = new WeakSet<net.Socket>();
 
   constructor(private readonly o: IngestOptions) {
     this.limits = { ...DEFAULT_LIMITS, ...o.limits };
@@ -148,10 +151,37 @@ export class IngestServer {
       { headersTimeout: l.headersTimeoutMs, requestTimeout: l.requestTimeoutMs, keepAliveTimeout: 2000, connectionsCheckingInterval: Math.min(500, l.headersTimeoutMs), maxHeaderSize: 8192 },
       (req, res) => this.handle(req, res),
     );
-    srv.maxConnections = l.maxConnections;
+    this.capConnections(srv, l.maxConnections);
     // A connection that sends nothing at all never starts the headers timer: idle sockets go too.
     srv.setTimeout(l.headersTimeoutMs, (socket) => socket.destroy());
     return srv;
+  }
+
+  /**
+   * At most `cap` connections. A connection over the cap closes the oldest one that carries no
+   * request past the token check (silent, still sending headers, idle keep-alive), so sockets that
+   * never send a request — another local user reconnecting as fast as they are closed — cannot
+   * lock clients out, and a client's request in progress is never cut. Only when every connection
+   * carries an accepted request is the newcomer closed. Node's own cap stays as a hard bound.
+   */
+  private capConnections(srv: http.Server, cap: number): void {
+    const live = new Set<net.Socket>(); // insertion order: oldest first
+    srv.maxConnections = 2 * cap;
+    srv.on('connection', (sock: net.Socket) => {
+      if (live.size >= cap) {
+        let victim = sock;
+        for (const s of live) {
+          if (this.busy.has(s)) continue;
+          victim = s;
+          break;
+        }
+        live.delete(victim);
+        victim.destroy();
+        if (victim === sock) return;
+      }
+      live.add(sock);
+      sock.once('close', () => live.delete(sock));
+    });
   }
 
   stop(): Promise<void> {
@@ -192,6 +222,10 @@ export class IngestServer {
       return fail(e as HttpError);
     }
     if (req.method === 'GET' && url === '/health') return this.health(req, reply);
+    // Past the token check: this socket is not closed to make room until its answer is sent.
+    const sock = req.socket;
+    this.busy.add(sock);
+    res.once('close', () => this.busy.delete(sock));
     if (req.method === 'GET' && url === '/metrics' && this.o.metrics) {
       const text = this.o.metrics();
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
@@ -246,8 +280,10 @@ export class IngestServer {
   private health(req: http.IncomingMessage, reply: (status: number, body: unknown, extra?: Record<string, string>) => void): void {
     const challenge = req.headers[CHALLENGE_HEADER];
     const token = this.token();
-    const extra: Record<string, string> = typeof challenge === 'string' && /^[0-9a-f]{32,128}$/.test(challenge) && token ? { [PROOF_HEADER]: proof(token, challenge) } : {};
-    reply(200, { ok: true, state: this.state, requests: this.requests, rejected: this.rejected }, extra);
+    const extra: Record<string, string> = typeof challenge === 'string' && /^[0-9a-f]{32,128}$/.test(challenge) && token ? { [PROOF_HEADER]: proof(token, challenge, this.o.port) } : {};
+    // The counters only with the token: open to every local user, they would say when this user posts.
+    const counters = this.authorized(req) ? { requests: this.requests, rejected: this.rejected } : {};
+    reply(200, { ok: true, state: this.state, ...counters }, extra);
   }
 
   private checkHeaders(req: http.IncomingMessage, open: boolean): void {
@@ -258,11 +294,15 @@ export class IngestServer {
     // Browsers send Origin on cross-origin requests; local tools do not. No CORS is ever granted.
     if (req.headers.origin !== undefined) throw new HttpError(403, 'origin_not_allowed', 'requests from web pages are not accepted');
     if (open) return;
+    if (!this.authorized(req)) throw new HttpError(401, 'unauthorized', 'missing or wrong bearer token');
+  }
+
+  private authorized(req: http.IncomingMessage): boolean {
     const token = this.token();
     const m = /^\s*bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
     // Both sides hashed first: equal lengths for timingSafeEqual, and nothing learnt from timing.
     const digest = (s: string): string => createHash('sha256').update(s).digest('hex');
-    if (!token || !m || !sameSecret(digest(m[1]!), digest(token))) throw new HttpError(401, 'unauthorized', 'missing or wrong bearer token');
+    return !!token && !!m && sameSecret(digest(m[1]!), digest(token));
   }
 }
 

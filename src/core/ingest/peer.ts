@@ -10,9 +10,13 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 export const CHALLENGE_HEADER = 'x-telemetry-sink-challenge';
 export const PROOF_HEADER = 'x-telemetry-sink-proof';
 
-/** HMAC-SHA256 of the challenge under the token (hex). */
-export function proof(token: string, challenge: string): string {
-  return createHmac('sha256', token).update(`telemetry-sink health ${challenge}`).digest('hex');
+/**
+ * HMAC-SHA256 of the challenge and the port under the token (hex). The port is in it because
+ * windows sharing a token may serve different ports, and every window answers /health to anyone:
+ * without it a squatter on one port could relay a challenge to a window on another and pass.
+ */
+export function proof(token: string, challenge: string, port: number): string {
+  return createHmac('sha256', token).update(`telemetry-sink health ${port} ${challenge}`).digest('hex');
 }
 
 /** Constant-time comparison of two strings (unequal lengths are simply unequal). */
@@ -31,7 +35,7 @@ export function isSibling(port: number, token: string, timeoutMs = 1500): Promis
   return new Promise((resolve) => {
     const req = http.get({ host: '127.0.0.1', port, path: '/health', agent: false, timeout: timeoutMs, headers: { host: `127.0.0.1:${port}`, [CHALLENGE_HEADER]: challenge } }, (res) => {
       res.resume();
-      resolve(sameSecret(String(res.headers[PROOF_HEADER] ?? ''), proof(token, challenge)));
+      resolve(sameSecret(String(res.headers[PROOF_HEADER] ?? ''), proof(token, challenge, port)));
     });
     req.on('timeout', () => req.destroy());
     req.on('error', () => resolve(false));

@@ -1,6 +1,8 @@
 import * as os from 'node:os';
+import * as path from 'node:path';
 import * as util from 'node:util';
 import { describe } from './errors';
+import { truncatedElf, truncatedKoffiBinary } from './elf';
 
 /**
  * Who makes the flock(2) call for the flock backend. Every provider takes the same kernel lock
@@ -104,6 +106,9 @@ interface FsExt {
 }
 
 function loadFsExtProvider(): FlockProvider {
+  // A cut-short binary would kill the process when loaded (SIGBUS): refuse it first.
+  const damaged = truncatedElf(path.join(path.dirname(require.resolve('fs-ext')), 'build', 'Release', 'fs_ext.node'));
+  if (damaged) throw new Error(`${damaged}; rebuild it (npm rebuild fs-ext) or reinstall the extension`);
   // A plain require kept out of the bundle: esbuild marks fs-ext external.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const mod = require('fs-ext') as FsExt;
@@ -137,6 +142,9 @@ const LOCK_UN = 8;
 const POSIX_OPS: Record<FlockOp, number> = { exnb: LOCK_EX | LOCK_NB, shnb: LOCK_SH | LOCK_NB, un: LOCK_UN };
 
 function loadKoffiProvider(): FlockProvider {
+  // A cut-short binary would kill the process when loaded (SIGBUS): refuse it first.
+  const damaged = truncatedKoffiBinary(path.dirname(require.resolve('koffi')));
+  if (damaged) throw new Error(`${damaged}; reinstall koffi (or the extension)`);
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const koffi = require('koffi') as KoffiLike;
   return process.platform === 'win32' ? koffiWindows(koffi) : koffiPosix(koffi);

@@ -93,6 +93,13 @@ describe('doors: content, reserved types, who is calling', () => {
     assert.equal((await mine()).filter((l) => l.type === 'fixture.cost')[0]!.source, `api:${FIXTURE}`);
   });
 
+  it('Pause and Resume run by another extension are recorded as that extension, not as the user', async () => {
+    await vscode.commands.executeCommand('aiFixture.pauseAndResume');
+    const ls = await mine();
+    const paused = ls.filter((l) => l.type === 'sink.paused' || l.type === 'sink.resumed').slice(-2);
+    assert.deepEqual(paused.map((l) => [l.type, l.data.by]), [['sink.paused', `api:${FIXTURE}`], ['sink.resumed', `api:${FIXTURE}`]]);
+  });
+
   it('Repair run through executeCommand by another extension always asks first', async () => {
     const { hooks } = await ext();
     assert.ok(hooks.stubRepairConfirm, 'the test hook exists');

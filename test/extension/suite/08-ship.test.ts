@@ -9,9 +9,9 @@ import type { ShipController } from '../../../src/ship/controller';
 const shipLoaded = (): boolean => Object.keys(require.cache).some((k) => /[\\/]dist[\\/]ship\.js$/.test(k));
 const count = (ch: ClickHouseServer, where: string): Promise<number> => ch.scalar(`SELECT count() FROM inhost.events FINAL WHERE ${where}`).catch(() => 0);
 
-function get(port: number, p: string): Promise<string> {
+function get(port: number, p: string, token: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port, path: p, headers: { host: `127.0.0.1:${port}` } }, (res) => {
+    http.get({ host: '127.0.0.1', port, path: p, headers: { host: `127.0.0.1:${port}`, authorization: `Bearer ${token}` } }, (res) => {
       let t = '';
       res.on('data', (d) => (t += d));
       res.on('end', () => resolve(t));
@@ -68,7 +68,7 @@ describe('shipping to ClickHouse', function () {
     await setting('http.port', port);
     await setting('http.enabled', true);
     await waitFor('ingest serving', () => hooks.ingest()?.state === 'serving');
-    const metrics = await get(port, '/metrics');
+    const metrics = await get(port, '/metrics', hooks.httpToken!());
     await setting('http.enabled', undefined);
     await setting('http.port', undefined);
     assert.match(metrics, /telemetry_sink_ship_events_shipped_total\{destination="[^"]+",role="shipping"\} [1-9]\d*/);
