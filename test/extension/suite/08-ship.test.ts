@@ -68,7 +68,7 @@ describe('shipping to ClickHouse', function () {
     await setting('http.port', port);
     await setting('http.enabled', true);
     await waitFor('ingest serving', () => hooks.ingest()?.state === 'serving');
-    const metrics = await get(port, '/metrics', hooks.httpToken!());
+    const metrics = await get(port, '/metrics', hooks.httpToken!() ?? '');
     await setting('http.enabled', undefined);
     await setting('http.port', undefined);
     assert.match(metrics, /telemetry_sink_ship_events_shipped_total\{destination="[^"]+",role="shipping"\} [1-9]\d*/);
