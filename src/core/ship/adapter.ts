@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import { classifyLine, excerpt, Verdict } from '../integrity/classify';
 import { IntegrityError, RawLine, scanLines } from '../integrity/reader';
 import { FileSet, openSet } from '../integrity/fileset';
+import { readToken } from '../integrity/repair/epoch';
 import { listRotated } from '../sink/rotation';
 import { MAX_LINE_BYTES } from '../sink/envelope';
 import { ShipError } from './errors';
@@ -25,6 +26,7 @@ export interface Snapshot {
 function toShipError(err: unknown): unknown {
   if (!(err instanceof IntegrityError)) return err;
   if (err.code === 'ERR_CANCELLED') return new ShipError('ERR_CANCELLED', 'cancelled');
+  if (err.code === 'ERR_CHANGED') return new ShipError('ERR_CHANGED', err.message, err);
   return new ShipError('ERR_READ', err.message, err);
 }
 
@@ -46,6 +48,19 @@ export async function openShipSet(file: string, lockTimeoutMs: number): Promise<
       if (attempt >= 5) throw new ShipError('ERR_READ', `${file} and its rotated files kept vanishing while being opened`, err);
       await new Promise((r) => setTimeout(r, 20 * attempt));
     }
+  }
+}
+
+/**
+ * The set's repair epoch token ('none' before the first repair; see integrity/repair/epoch.ts). Read
+ * before the set is opened (sized): a repair after this read changes it, so a cursor stamped with it
+ * is never newer than the bytes it points into.
+ */
+export function epochToken(file: string): string {
+  try {
+    return readToken(file);
+  } catch (err) {
+    throw new ShipError('ERR_READ', `cannot read the repair epoch next to ${file}: ${(err as Error).message}`, err);
   }
 }
 
