@@ -1,0 +1,53 @@
+/**
+ * Ship tier: a repair between two runs (and one during a run) against a real ClickHouse. Repair rewrites
+ * the file in place, same inode, and every line after a removed one moves back: the cursor's repair
+ * epoch makes the next run read the file from 0, and FINAL keeps each event exactly once.
+ */
+import { after, before, test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { clickHouseOrSkip, ClickHouseServer, startClickHouse } from '../helpers/clickhouse';
+import { tmpDir } from '../helpers/procs';
+import { shipCli } from '../helpers/shipfix';
+import { buildLine } from '../../src/core/sink/envelope';
+import { repair } from '../../src/core/integrity/repair';
+
+const skip = clickHouseOrSkip();
+let ch: ClickHouseServer;
+before(async () => {
+  if (!skip) ch = await startClickHouse();
+});
+after(async () => {
+  await ch?.destroy();
+});
+
+const SID = 'shr00000-0000-4000-8000-000000000000';
+/** Lines of seq 100..999 are all one length: a removed line of that length leaves the old offset on a line start. */
+const ev = (seq: number): string => buildLine(`00000000-0000-4000-8000-${String(seq).padStart(12, '0')}`, new Date(Date.UTC(2026, 10, 28, 3, 0, seq % 60)).toISOString(), SID, seq, '"editor.document.save"', '"cli"', `{"language_id":"go","n":${seq}}`);
+const goods = (from: number, to: number): string => Array.from({ length: to - from + 1 }, (_, i) => ev(from + i)).join('');
+
+test('ship, repair (moves bytes, same inode), append, ship again: every event in ClickHouse exactly once', { skip, timeout: 90_000 }, async () => {
+  const file = path.join(tmpDir('lts-shipr-'), 'events.jsonl');
+  const junk = 'j'.repeat(ev(100).length - 1) + '\n';
+  fs.writeFileSync(file, goods(100, 299) + junk + goods(300, 499), { mode: 0o600 });
+  const args = ['--url', ch.url, '--file', file, '--database', 'rep', '--json'];
+  const r1 = await shipCli(args).done;
+  assert.equal(r1.code, 0, r1.stderr);
+  assert.equal((JSON.parse(r1.stdout) as { shipped: number }).shipped, 400);
+  const ino = fs.statSync(file).ino;
+  assert.equal((await repair({ file })).clean, false);
+  fs.appendFileSync(file, goods(500, 599));
+  assert.equal(fs.statSync(file).ino, ino, 'repaired in place');
+  const r2 = await shipCli(args).done;
+  assert.equal(r2.code, 0, r2.stderr);
+  const res = JSON.parse(r2.stdout) as { shipped: number; reshipped: number };
+  assert.equal(res.reshipped, 1, 'the repaired file was shipped again from its start');
+  assert.equal(await ch.scalar('SELECT count() FROM rep.events FINAL'), 500);
+  assert.equal(await ch.scalar('SELECT uniqExact(sid, seq) FROM rep.events'), 500);
+  assert.equal(await ch.scalar('SELECT min(seq) FROM rep.events'), 100);
+  assert.equal(await ch.scalar('SELECT max(seq) FROM rep.events'), 599);
+  // A third run under the same epoch sends nothing.
+  const r3 = await shipCli(args).done;
+  assert.equal((JSON.parse(r3.stdout) as { shipped: number }).shipped, 0, r3.stderr);
+});
