@@ -10,43 +10,16 @@ import * as path from 'node:path';
 import * as os from 'node:os';
 import { buildLine } from '../../src/core/sink/envelope';
 import { repair } from '../../src/core/integrity/repair';
-import { checkCursor, newCursor, type Cursor, type FileEntry } from '../../src/core/ship/cursor';
+import { checkCursor, newCursor, type FileEntry } from '../../src/core/ship/cursor';
 import { afterRepair, type Present } from '../../src/core/ship/plan';
-import { Batcher } from '../../src/core/ship/batch';
-import { shipPass, type PassHost } from '../../src/core/ship/pass';
-import { parseRow } from '../../src/core/ship/rows';
 import { ShipError } from '../../src/core/ship/errors';
+import { shipPass } from '../../src/core/ship/pass';
+import { fakeHost } from '../helpers/shipFake';
 
 const SID = 'epo00000-0000-4000-8000-000000000000';
 /** Every line of seq 10..99 is the same length, so a removed line of that length leaves the cursor at a line start. */
 const ev = (seq: number): string => buildLine(`00000000-0000-4000-8000-${String(seq).padStart(12, '0')}`, '2026-11-28T03:00:00.000Z', SID, seq, '"ship.test"', '"cli"', `{"n":${seq}}`);
 const goods = (from: number, to: number): string => Array.from({ length: to - from + 1 }, (_, i) => ev(from + i)).join('');
-
-interface Fake {
-  host: PassHost;
-  seqs: number[];
-  cursor: Cursor;
-  saved: number;
-}
-
-function fake(file: string, onSend: () => Promise<void> = async () => undefined, batchRows = 1000): Fake {
-  const f = { seqs: [] as number[], cursor: newCursor(file, 'fake'), saved: 0 } as Fake;
-  const batcher = new Batcher(
-    {
-      send: async (body) => {
-        await onSend();
-        for (const row of body.toString('utf8').split('\n').filter(Boolean)) f.seqs.push(Number(parseRow(row + '\n').seq));
-      },
-      commit: (b) => {
-        for (const m of b.marks.values()) Object.assign(m.entry, { offset: m.offset, line: m.line });
-      },
-    },
-    batchRows,
-    1 << 20,
-  );
-  f.host = { file, cursor: f.cursor, lockTimeoutMs: 2000, chunkSize: 1 << 16, origin: 'o', batcher, saveCursor: () => void f.saved++, gaps: () => undefined, reshipped: () => undefined, problem: () => undefined, planned: () => undefined };
-  return f;
-}
 
 const tmpFile = (content: string): string => {
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lts-shipe-')), 'events.jsonl');
@@ -58,7 +31,7 @@ const missing = (seqs: number[], from: number, to: number): number[] => Array.fr
 test('ship cursor: a repair that moves bytes since the last pass makes the next pass read the file from 0 (nothing lost)', async () => {
   const junk = 'j'.repeat(ev(10).length - 1) + '\n';
   const file = tmpFile(goods(10, 19) + junk + goods(20, 29));
-  const f = fake(file);
+  const f = fakeHost(file);
   await shipPass(f.host);
   assert.deepEqual(missing(f.seqs, 10, 29), []);
   assert.equal(f.cursor.epoch, 'none');
@@ -78,12 +51,12 @@ test('ship cursor: a repair while a pass reads ends the pass with ERR_CHANGED; t
   const junk = 'j'.repeat(ev(10).length - 1) + '\n';
   const file = tmpFile(goods(10, 49) + junk + goods(50, 99));
   let repaired = false;
-  const f = fake(file, async () => {
+  const f = fakeHost(file, { batchRows: 10, onSend: async () => {
     if (repaired) return;
     repaired = true;
     await repair({ file });
     fs.appendFileSync(file, ev(100));
-  }, 10);
+  } });
   await assert.rejects(shipPass(f.host), (e: ShipError) => e.code === 'ERR_CHANGED');
   assert.ok(repaired);
   await f.host.batcher.flush();

@@ -8,6 +8,10 @@ import { classifyLine, excerpt, Verdict } from '../integrity/classify';
 import { IntegrityError, RawLine, scanLines } from '../integrity/reader';
 import { FileSet, openSet } from '../integrity/fileset';
 import { readToken } from '../integrity/repair/epoch';
+import { readCanonicalLines, type CanonicalVisitor } from '../integrity/canonicalLines';
+export { DataPicker } from '../integrity/dataPick';
+export type { CanonicalFields } from '../integrity/scanner';
+export type { CanonicalVisitor };
 import { listRotated } from '../sink/rotation';
 import { MAX_LINE_BYTES } from '../sink/envelope';
 import { ShipError } from './errors';
@@ -93,6 +97,19 @@ export interface ScanFrom {
 export async function scanFrom(snap: Snapshot, o: ScanFrom, onLine: (l: RawLine) => void): Promise<void> {
   try {
     await scanLines(snap.path, snap.size, onLine, { fd: snap.fd, start: o.start, firstLine: o.firstLine, bufferCap: MAX_LINE_BYTES, chunkSize: o.chunkSize, signal: o.signal, afterChunk: o.afterChunk });
+  } catch (err) {
+    throw toShipError(err);
+  }
+}
+
+/**
+ * Like scanFrom, but lines verify's header scanner takes (crc-verified canonical envelopes) go to
+ * `v.canonical` with their fields; the rest (or what it declines) to `v.other` exactly as scanFrom
+ * hands them over. `fast: false` sends every line to `other`.
+ */
+export async function scanCanonicalFrom(snap: Snapshot, o: ScanFrom & { fast?: boolean }, v: CanonicalVisitor): Promise<void> {
+  try {
+    await readCanonicalLines({ fd: snap.fd, path: snap.path, start: o.start, end: snap.size, firstLine: o.firstLine, maxLine: MAX_LINE_BYTES, fast: o.fast, signal: o.signal, afterChunk: o.afterChunk }, v);
   } catch (err) {
     throw toShipError(err);
   }

@@ -5,12 +5,12 @@
  * the live file is being written and waits for the next pass.
  */
 import * as fs from 'node:fs';
-import { closeShipSet, epochToken, excerpt, judge, openShipSet, RawLine, scanFrom, withShipFile } from './adapter';
+import { closeShipSet, epochToken, excerpt, judge, openShipSet, RawLine, scanCanonicalFrom, withShipFile } from './adapter';
 import type { Batcher, Mark } from './batch';
 import type { Cursor, Gap } from './cursor';
 import { afterRepair, describe, PlanItem, Present, reconcile } from './plan';
-import type { Snapshot } from './adapter';
-import { toRow } from './rows';
+import type { CanonicalFields, Snapshot } from './adapter';
+import { FastRows, toRow } from './rows';
 
 export interface Problem {
   file: string;
@@ -37,6 +37,8 @@ export interface PassHost {
   problem(p: Problem): void;
   /** Bytes this pass has to go through (for "N events behind"). */
   planned(bytes: number): void;
+  /** Rows of canonical lines made from their bytes (verify's fast path); absent: every line judged in full. */
+  readonly fast?: FastRows;
 }
 
 export interface PassResult {
@@ -121,5 +123,12 @@ async function shipFile(h: PassHost, it: PlanItem, snap: Snapshot): Promise<void
     }
     b.add(toRow(v.env, l.bytes, v.crc === true, h.origin), mark, v.env.ts);
   };
-  await scanFrom(snap, { start, firstLine: line, chunkSize: h.chunkSize, signal: h.signal, afterChunk: () => (b.waiting ? b.pump() : undefined) }, onLine);
+  const fast = h.fast;
+  const canonical = (buf: Buffer, s: number, e: number, f: CanonicalFields, ln: number, off: number): boolean => {
+    const row = fast!.row(buf, s, e, f, h.origin);
+    if (row === undefined) return false;
+    b.add(row, { entry, offset: off + (e - s) + 1, line: ln }, fast!.ts);
+    return true;
+  };
+  await scanCanonicalFrom(snap, { start, firstLine: line, signal: h.signal, fast: fast !== undefined, afterChunk: () => (b.waiting ? b.pump() : undefined) }, { canonical, other: onLine });
 }

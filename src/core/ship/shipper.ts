@@ -14,7 +14,7 @@ import { Cursor, Gap, newCursor, readCursor, removeCursor, shipPaths, writeCurso
 import { ensureSchema } from './ddl';
 import { describeShipError, ShipError } from './errors';
 import { originValue } from './identity';
-import { COLUMNS, tsv } from './rows';
+import { COLUMNS, FastRows, tsv } from './rows';
 import type { IdentityMode } from './settings';
 import { PassHost, PassResult, Problem, shipPass } from './pass';
 import { DEFAULT_RETRY, RetryPolicy, sleep, withRetry } from './retry';
@@ -37,6 +37,8 @@ export interface ShipOptions {
   batchBytes?: number;
   chunkSize?: number;
   retry?: Partial<RetryPolicy>;
+  /** false: every line parsed and checked in full, none taken by verify's header scanner (same rows; tests and the benchmark compare). */
+  fast?: boolean;
   identity?: IdentityMode;
   resetCursor?: boolean;
   lockTimeoutMs?: number;
@@ -202,6 +204,7 @@ export class Shipper {
       chunkSize: this.o.chunkSize ?? 1 << 20,
       origin,
       batcher,
+      fast: this.o.fast === false ? undefined : new FastRows(),
       saveCursor: () => writeCursor(this.paths.cursor, this.cursor),
       gaps: (g) => this.gaps(g),
       reshipped: (name, why) => {
