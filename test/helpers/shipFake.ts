@@ -34,7 +34,6 @@ export function fakeHost(file: string, o: { onSend?: () => Promise<void>; batchR
     file,
     cursor: f.cursor,
     lockTimeoutMs: 2000,
-    chunkSize: 1 << 16,
     origin: 'o',
     batcher,
     fast: o.fast === false ? undefined : new FastRows(),

@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import { classifyLine, excerpt, Verdict } from '../integrity/classify';
-import { IntegrityError, RawLine, scanLines } from '../integrity/reader';
+import { IntegrityError, RawLine } from '../integrity/reader';
 import { FileSet, openSet } from '../integrity/fileset';
 import { readToken } from '../integrity/repair/epoch';
 import { readCanonicalLines, type CanonicalVisitor } from '../integrity/canonicalLines';
@@ -88,24 +88,15 @@ export interface ScanFrom {
   start: number;
   /** Lines before `start` (so line numbers match verify's). */
   firstLine: number;
-  chunkSize?: number;
   signal?: AbortSignal;
   afterChunk?: () => Promise<void> | void;
 }
 
-/** Hands over every line of the snapshot from `start` (a line start) to its size. */
-export async function scanFrom(snap: Snapshot, o: ScanFrom, onLine: (l: RawLine) => void): Promise<void> {
-  try {
-    await scanLines(snap.path, snap.size, onLine, { fd: snap.fd, start: o.start, firstLine: o.firstLine, bufferCap: MAX_LINE_BYTES, chunkSize: o.chunkSize, signal: o.signal, afterChunk: o.afterChunk });
-  } catch (err) {
-    throw toShipError(err);
-  }
-}
-
 /**
- * Like scanFrom, but lines verify's header scanner takes (crc-verified canonical envelopes) go to
- * `v.canonical` with their fields; the rest (or what it declines) to `v.other` exactly as scanFrom
- * hands them over. `fast: false` sends every line to `other`.
+ * Hands over every line of the snapshot from `start` (a line start) to its size, in line-aligned
+ * chunks of ~1 MiB (verify's reader): lines verify's header scanner takes (crc-verified canonical
+ * envelopes) go to `v.canonical` with their fields; the rest (or what it declines) to `v.other` as
+ * scanLines hands them over. `fast: false` sends every line to `other`.
  */
 export async function scanCanonicalFrom(snap: Snapshot, o: ScanFrom & { fast?: boolean }, v: CanonicalVisitor): Promise<void> {
   try {

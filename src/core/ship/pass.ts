@@ -27,7 +27,6 @@ export interface PassHost {
   readonly cursor: Cursor;
   readonly signal?: AbortSignal;
   readonly lockTimeoutMs: number;
-  readonly chunkSize: number;
   /** The origin column's value, TSV-escaped. */
   readonly origin: string;
   readonly batcher: Batcher;

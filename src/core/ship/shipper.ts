@@ -35,7 +35,6 @@ export interface ShipOptions {
   pollMs?: number;
   batchRows?: number;
   batchBytes?: number;
-  chunkSize?: number;
   retry?: Partial<RetryPolicy>;
   /** false: every line parsed and checked in full, none taken by verify's header scanner (same rows; tests and the benchmark compare). */
   fast?: boolean;
@@ -201,7 +200,6 @@ export class Shipper {
       cursor: this.cursor,
       signal: this.o.signal,
       lockTimeoutMs: this.o.lockTimeoutMs ?? 10_000,
-      chunkSize: this.o.chunkSize ?? 1 << 20,
       origin,
       batcher,
       fast: this.o.fast === false ? undefined : new FastRows(),
