@@ -1,7 +1,7 @@
 /**
  * npm run bench:ship — rows/s shipping an events file with `telemetry-sink ship`, next to ClickHouse's
  * own bulk load of the same rows (`clickhouse-client --query "INSERT … FORMAT JSONEachRow" < rows`) in
- * the same run, twice each, alternating. Shapes: `short` editor events (~200 B lines), `long` AI events
+ * the same run, twice each, alternating. Shapes: `short` editor events (~240 B lines), `long` AI events
  * carrying completion text (~1.5 KB), and the realistic `mix` (default: all three). Each round also
  * runs the shipper as it was before verify's header scanner was used (TELEMETRY_SINK_SHIP_FULL_PARSE=1:
  * every line parsed and checked in full), and the last round a warm run (1 % appended, the cursor
@@ -32,8 +32,10 @@ function shapeEvents(shape: Shape, n: number): Ev[] {
   return realistic(n).map((e, i): Ev => {
     const lang = LANGS[i % LANGS.length]!;
     if (shape === 'long') return e.type.startsWith('ai.') ? { ...e, data: { ...e.data, text: TEXT.slice(0, 900 + (i % 300)) } } : { type: 'ai.completion.shown', data: { kind: 'shown', detection: 'reported', 'gen_ai.request.model': 'qwen2.5-coder:7b', latency_ms: 90 + (i % 300), language_id: lang, is_local: true, text: TEXT.slice(0, 900 + (i % 300)) } };
-    if (i % 4 === 3) return { type: 'window.focus', data: { focused: i % 8 === 3 } };
-    return { type: 'editor.document.change', data: { language_id: lang, changes: 1 + (i % 9), chars_inserted: i % 60, chars_deleted: i % 7, duration_ms: (i * 37) % 4000 } };
+    // Short editor events (~240 B lines with the envelope): focus changes, saves, small edit bursts.
+    const k = i % 4;
+    if (k === 0 || k === 2) return { type: 'window.focus', data: { focused: k === 0 } };
+    return k === 1 ? { type: 'editor.document.save', data: { language_id: lang } } : { type: 'editor.document.change', data: { language_id: lang, changes: 1 + (i % 9), duration_ms: (i * 37) % 4000 } };
   });
 }
 

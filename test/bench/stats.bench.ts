@@ -3,7 +3,7 @@
  * rotation), cold (no cache) and warm (cache beside the file, a little appended), next to two
  * baselines measured in the same run: a full re-read of every file (what every open cost before the
  * cache: `stats --no-cache`) and a bare readline + JSON.parse loop over the same files.
- * Four shapes: short editor events (~200 B), the editor mix, AI-heavy, and long AI events carrying
+ * Four shapes: short editor events (~240 B), the editor mix, AI-heavy, and long AI events carrying
  * completion text (~1.5 KB). The cold build is also run the way it was before verify's header scanner
  * (`beforeColdFullParse`: JSON.parse of every line), in the same run.
  *   node out/test/bench/stats.bench.js [totalMB=671] [--shape short|editor|ai|long] [--extra-baseline SCRIPT]
@@ -40,10 +40,10 @@ const TEXT = Array.from({ length: 24 }, (_, k) => `    const value${k} = compute
 function eventFor(shape: Shape, i: number): [string, Record<string, unknown>] {
   const lang = LANGS[i % LANGS.length]!;
   if (shape === 'short') {
-    // Short editor events (~200 B lines): edit bursts, focus, saves without paths.
+    // Short editor events (~240 B lines with the envelope): focus changes, saves, small edit bursts.
     const k = i % 4;
-    if (k === 3) return ['window.focus', { focused: i % 8 === 3 }];
-    return k === 2 ? ['editor.document.save', { language_id: lang }] : ['editor.document.change', { language_id: lang, changes: 1 + (i % 9), chars_inserted: i % 60, chars_deleted: i % 7, duration_ms: (i * 37) % 4000 }];
+    if (k === 0 || k === 2) return ['window.focus', { focused: k === 0 }];
+    return k === 1 ? ['editor.document.save', { language_id: lang }] : ['editor.document.change', { language_id: lang, changes: 1 + (i % 9), duration_ms: (i * 37) % 4000 }];
   }
   if (shape === 'long') {
     const [type, data] = eventFor('ai', i);

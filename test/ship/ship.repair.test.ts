@@ -8,7 +8,8 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { clickHouseOrSkip, ClickHouseServer, startClickHouse } from '../helpers/clickhouse';
-import { tmpDir } from '../helpers/procs';
+import { ChProxy } from '../helpers/chproxy';
+import { sleep, tmpDir } from '../helpers/procs';
 import { shipCli } from '../helpers/shipfix';
 import { buildLine } from '../../src/core/sink/envelope';
 import { repair } from '../../src/core/integrity/repair';
@@ -50,4 +51,28 @@ test('ship, repair (moves bytes, same inode), append, ship again: every event in
   // A third run under the same epoch sends nothing.
   const r3 = await shipCli(args).done;
   assert.equal((JSON.parse(r3.stdout) as { shipped: number }).shipped, 0, r3.stderr);
+});
+
+test('a repair while a pass is shipping: the pass is run again (ERR_CHANGED is never a silent skip), each event once', { skip, timeout: 120_000 }, async () => {
+  const file = path.join(tmpDir('lts-shipr-'), 'events.jsonl');
+  const junk = 'j'.repeat(ev(100).length - 1) + '\n';
+  fs.writeFileSync(file, goods(100, 599) + junk + goods(600, 999), { mode: 0o600 });
+  // Slow acknowledgements keep the pass reading for seconds: the repair lands inside it.
+  const proxy = await ChProxy.start(ch.httpPort);
+  proxy.answerDelayMs = 60;
+  try {
+    const p = shipCli(['--url', proxy.url, '--file', file, '--database', 'repmid', '--batch-rows', '25', '--json']);
+    while (proxy.inserts < 3) await sleep(20);
+    assert.equal((await repair({ file })).clean, false);
+    const r = await p.done;
+    assert.equal(r.code, 0, r.stderr);
+    const res = JSON.parse(r.stdout) as { changedPasses: number; caughtUp: boolean };
+    assert.ok(res.changedPasses >= 1, `changedPasses ${res.changedPasses}: ${r.stderr}`);
+    assert.match(r.stderr, /a repair changed events\.jsonl .*reading again/);
+    assert.equal(res.caughtUp, true);
+  } finally {
+    await proxy.close();
+  }
+  assert.equal(await ch.scalar('SELECT count() FROM repmid.events FINAL'), 900);
+  assert.equal(await ch.scalar('SELECT uniqExact(sid, seq) FROM repmid.events'), 900);
 });
