@@ -3,24 +3,20 @@
  * Exit codes: 0 ok, 1 I/O failure or problems found, 2 cannot run / bad usage, 65 some input rejected.
  */
 import { defaultEventsFile } from './core/sink/paths';
-import { runIntegrityCommand } from './cli/integrity';
-import { runStats } from './cli/stats';
-import { record } from './cli/record';
-import { ship } from './cli/ship';
-import { UsageError } from './cli/args';
+import { REPAIR, runIntegrityCommand, VERIFY } from './cli/integrity';
+import { runStats, STATS } from './cli/stats';
+import { record, RECORD } from './cli/record';
+import { ship, SHIP } from './cli/ship';
+import { UsageError, usage } from './cli/args';
 import { VERSION } from './cli/version';
+
+/** Every subcommand's spec: the usage below is made from them, so it lists exactly their flags. */
+export const COMMANDS = [RECORD, VERIFY, REPAIR, STATS, SHIP];
 
 const HELP = `telemetry-sink ${VERSION} — local JSONL telemetry with a locked appender
 
 Usage:
-  telemetry-sink record [--file F] [--lock auto|flock|lockfile] [--fsync never|batch|always]
-                        [--lock-timeout MS] [--rotate-bytes N] [--max-files N] [--max-age-days N]
-                        [--wait MS] [--no-session]
-  telemetry-sink verify [--file F] [--all] [--json] [--max-problems N] [--jobs N] [--deep]
-  telemetry-sink repair [--file F] [--json] [--lock-timeout MS]
-  telemetry-sink stats  [--file F] [--range 24h|7d|30d|all] [--json | --csv [--table ID]] [--no-cache]
-  telemetry-sink ship   --url URL [--database DB] [--table T] [--file F] [--follow] [--json]
-                        [--reset-cursor] [--wait] [--print-ddl]
+${usage(COMMANDS)}
   telemetry-sink <command> --help
 
 The default file is $TELEMETRY_SINK_FILE, else the platform data folder + telemetry-sink/events.jsonl

@@ -3,6 +3,11 @@ import { Collector, CaptureContext } from './context';
 import { BurstCoalescer, countNewlines, EditDelta } from '../core/capture/bursts';
 
 const QUIET_MS = 1000;
+/** The in-host tests' hook (extension.ts, test mode only): a longer quiet window, so a loaded machine cannot split one burst. */
+let quietOverride: number | undefined;
+export function setEditQuietMsForTests(ms: number | undefined): void {
+  quietOverride = ms;
+}
 
 /**
  * Edits coalesced into bursts per document: a burst ends after ~1 s without edits (or on save/close).
@@ -50,7 +55,7 @@ export class EditCollector extends Collector {
   }
 
   private tick(): void {
-    for (const b of this.bursts.due(Date.now())) this.write(b);
+    for (const b of this.bursts.due(Date.now(), quietOverride)) this.write(b);
     if (this.bursts.size === 0 && this.timer) {
       clearInterval(this.timer);
       this.timer = undefined;

@@ -7,11 +7,15 @@ import { verify } from '../core/integrity/verify';
 import { repair } from '../core/integrity/repair';
 import { formatRepair, formatVerify } from '../core/integrity/format';
 import { DETAILED_PROGRESS_BYTES, progressText } from '../core/integrity/progress';
-import { intFlag, parseFlags } from './args';
+import { CommandSpec, intFlag, parseCommand } from './args';
 import { printError, printJson, printText } from './output';
 
-const HELP: Record<string, string> = {
-  verify: `telemetry-sink verify — check every line of the events file
+export const VERIFY: CommandSpec = {
+  name: 'verify',
+  valued: ['file', 'max-problems', 'max-line', 'jobs'],
+  switches: ['all', 'json', 'deep'],
+  synopsis: ['[--file F]', '[--all]', '[--json]', '[--max-problems N]', '[--max-line N]', '[--jobs N]', '[--deep]'],
+  help: `telemetry-sink verify — check every line of the events file
 
   --file F           events file (default ${defaultEventsFile()})
   --all              the live file and its rotated set, in write order
@@ -23,7 +27,14 @@ const HELP: Record<string, string> = {
                      crc-verified lines; same checks and problems, slower (the report names the mode)
 
 Exit status: 0 clean, 1 problems found, 2 could not run.`,
-  repair: `telemetry-sink repair — move damaged lines to a quarantine file, losslessly
+};
+
+export const REPAIR: CommandSpec = {
+  name: 'repair',
+  valued: ['file', 'lock-timeout'],
+  switches: ['all', 'json'],
+  synopsis: ['[--file F]', '[--all]', '[--json]', '[--lock-timeout MS]'],
+  help: `telemetry-sink repair — move damaged lines to a quarantine file, losslessly
 
   --file F           events file (default ${defaultEventsFile()})
   --all              also repair the rotated files
@@ -50,11 +61,8 @@ export function progress(label: string): ((done: number, total: number) => void)
 }
 
 export async function runIntegrityCommand(cmd: 'verify' | 'repair', argv: string[]): Promise<number> {
-  const f = parseFlags(argv, ['file', 'max-problems', 'max-line', 'lock-timeout', 'jobs'], ['all', 'json', 'help', ...(cmd === 'verify' ? ['deep'] : [])]);
-  if (f.help) {
-    process.stdout.write(HELP[cmd] + '\n');
-    return 0;
-  }
+  const f = parseCommand(argv, cmd === 'verify' ? VERIFY : REPAIR);
+  if (!f) return 0;
   const file = typeof f.file === 'string' ? f.file : defaultEventsFile();
   const json = !!f.json;
   try {

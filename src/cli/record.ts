@@ -1,17 +1,17 @@
 import * as path from 'node:path';
 import { isUtf8 } from 'node:buffer';
-import { Sink, FsyncPolicy } from '../core/sink/appender';
-import { LockMode } from '../core/sink/locks';
+import { Sink } from '../core/sink/appender';
+import { FSYNC_POLICIES, FsyncPolicy, LOCK_MODES, LockMode } from '../core/lists';
 import { defaultEventsFile } from '../core/sink/paths';
 import { MAX_LINE_BYTES } from '../core/sink/envelope';
 import { admitLine, DoorPolicy } from '../core/ingest/policy';
 import { scrubPaths } from '../core/privacy';
-import { intFlag, oneOf, parseFlags } from './args';
+import { CommandSpec, intFlag, oneOf, parseCommand } from './args';
 import { InputLine, LineSplitter } from './lines';
 import { VERSION } from './version';
 import { printError } from './output';
 
-const RECORD_HELP = `telemetry-sink record — append newline-delimited JSON from stdin
+const HELP = `telemetry-sink record — append newline-delimited JSON from stdin
 
 Each input line is {"type": "a.b", "data": {...}} or a seed-style payload
 {"event_type": ..., "extension": ..., "is_local": ..., "success": ...}, UTF-8, at most ${MAX_LINE_BYTES} bytes.
@@ -23,8 +23,8 @@ On SIGTERM, SIGINT or SIGHUP it stops reading, writes what it read, then session
 
 Options:
   --file F            events file (default ${defaultEventsFile()})
-  --lock MODE         auto (flock via fs-ext or koffi, else lockfile) | flock | lockfile
-  --fsync POLICY      never | batch | always (default never)
+  --lock MODE         ${LOCK_MODES.join(' | ')} (default auto: flock via fs-ext or koffi, else lockfile)
+  --fsync POLICY      ${FSYNC_POLICIES.join(' | ')} (default never)
   --lock-timeout MS   give up on a busy lock after MS per attempt (default 5000)
   --rotate-bytes N    rotate the live file before it would exceed N bytes (default 0 = off)
   --max-files N       after a rotation keep at most N rotated files (default 0 = all)
@@ -36,19 +36,24 @@ Options:
 
 Exit status: 0 all lines written, 65 some lines rejected, 1 I/O failure, 2 bad usage.`;
 
+export const RECORD: CommandSpec = {
+  name: 'record',
+  valued: ['file', 'lock', 'fsync', 'lock-timeout', 'rotate-bytes', 'max-files', 'max-age-days', 'wait'],
+  switches: ['no-session', 'capture-content'],
+  synopsis: ['[--file F]', `[--lock ${LOCK_MODES.join('|')}]`, `[--fsync ${FSYNC_POLICIES.join('|')}]`, '[--lock-timeout MS]', '[--rotate-bytes N]', '[--max-files N]', '[--max-age-days N]', '[--wait MS]', '[--no-session]', '[--capture-content]'],
+  help: HELP,
+};
+
 /** Pause reading stdin while this much is queued: the CLI never drops, it waits for the writer. */
 const PAUSE_EVENTS = 20_000;
 const PAUSE_BYTES = 8 * 1024 * 1024;
 const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
 
 export async function record(argv: string[]): Promise<number> {
-  const f = parseFlags(argv, ['file', 'lock', 'fsync', 'lock-timeout', 'rotate-bytes', 'max-files', 'max-age-days', 'wait'], ['no-session', 'capture-content', 'help']);
-  if (f.help) {
-    process.stdout.write(RECORD_HELP + '\n');
-    return 0;
-  }
-  const lock = oneOf<LockMode>('lock', f.lock, ['auto', 'flock', 'lockfile'], 'auto');
-  const fsync = oneOf<FsyncPolicy>('fsync', f.fsync, ['never', 'batch', 'always'], 'never');
+  const f = parseCommand(argv, RECORD);
+  if (!f) return 0;
+  const lock = oneOf<LockMode>('lock', f.lock, LOCK_MODES, 'auto');
+  const fsync = oneOf<FsyncPolicy>('fsync', f.fsync, FSYNC_POLICIES, 'never');
   const lockTimeoutMs = intFlag('lock-timeout', f['lock-timeout'], 5000);
   const rotation = { maxBytes: intFlag('rotate-bytes', f['rotate-bytes'], 0), maxFiles: intFlag('max-files', f['max-files'], 0), maxAgeDays: intFlag('max-age-days', f['max-age-days'], 0) };
   const waitMs = intFlag('wait', f.wait, 30_000);

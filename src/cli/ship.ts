@@ -11,10 +11,10 @@ import { IDENTITY_MODES } from '../core/ship/settings';
 import { checkDestination, Destination } from '../core/ship/clickhouse';
 import { shipPaths } from '../core/ship/cursor';
 import { DEFAULT_BATCH_BYTES, DEFAULT_BATCH_ROWS, Shipper, ShipResult } from '../core/ship/shipper';
-import { intFlag, oneOf, parseFlags, UsageError } from './args';
+import { CommandSpec, intFlag, oneOf, parseCommand, UsageError } from './args';
 import { printError, printJson, printText } from './output';
 
-export const SHIP_HELP = `telemetry-sink ship — send the events into ClickHouse, exactly once after FINAL
+const SHIP_HELP = `telemetry-sink ship — send the events into ClickHouse, exactly once after FINAL
 
   --url URL            ClickHouse HTTP endpoint, e.g. http://127.0.0.1:8123 (no credentials in it)
   --database DB        default telemetry        --table T   default events
@@ -34,6 +34,14 @@ User and password come from TELEMETRY_SINK_CLICKHOUSE_USER / TELEMETRY_SINK_CLIC
 from the command line. The table is created if missing: ReplacingMergeTree ORDER BY (sid, seq); query it
 with FINAL. Exit: 0 caught up, 1 shipping failed, 2 usage or cannot start, 3 another shipper runs,
 130 interrupted before caught up.`;
+
+export const SHIP: CommandSpec = {
+  name: 'ship',
+  valued: ['url', 'database', 'table', 'file', 'identity', 'batch-rows', 'batch-bytes', 'retry-for', 'retry-max-ms', 'poll-ms', 'cluster'],
+  switches: ['follow', 'json', 'reset-cursor', 'wait', 'print-ddl'],
+  synopsis: ['--url URL', '[--database DB]', '[--table T]', '[--file F]', '[--follow]', '[--json]', '[--reset-cursor]', '[--wait]', '[--identity MODE]', '[--batch-rows N]', '[--batch-bytes N]', '[--retry-for S]', '[--retry-max-ms MS]', '[--poll-ms MS]', '[--print-ddl [--cluster NAME]]'],
+  help: SHIP_HELP,
+};
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -102,11 +110,8 @@ async function acquire(lockPath: string, wait: boolean, signal: AbortSignal): Pr
 }
 
 export async function ship(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  const f = parseFlags(argv, ['url', 'database', 'table', 'file', 'identity', 'batch-rows', 'batch-bytes', 'retry-for', 'retry-max-ms', 'poll-ms', 'cluster'], ['follow', 'json', 'reset-cursor', 'wait', 'print-ddl', 'help']);
-  if (f.help) {
-    process.stdout.write(SHIP_HELP + '\n');
-    return 0;
-  }
+  const f = parseCommand(argv, SHIP);
+  if (!f) return 0;
   if (f['print-ddl']) {
     const db = typeof f.database === 'string' ? f.database : 'telemetry';
     const table = typeof f.table === 'string' ? f.table : 'events';

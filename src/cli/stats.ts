@@ -5,11 +5,17 @@ import { stats } from '../core/insights/stats';
 import { RANGES, type RangeName } from '../core/insights/report';
 import { formatStats } from '../core/report/statsText';
 import { reportTables, TABLE_IDS, toCsv, type TableId } from '../core/report/tables';
-import { oneOf, parseFlags, UsageError } from './args';
+import { CommandSpec, oneOf, parseCommand, UsageError } from './args';
 import { printJson } from './output';
 import { progress } from './integrity';
 
-const HELP = `telemetry-sink stats — AI completions by model, locality, language and day; editor activity; events
+export const STATS: CommandSpec = {
+  name: 'stats',
+  valued: ['file', 'range', 'table'],
+  switches: ['json', 'csv', 'no-cache'],
+  legacy: ['all'],
+  synopsis: ['[--file F]', `[--range ${RANGES.join('|')}]`, '[--json | --csv [--table ID]]', '[--no-cache]'],
+  help: `telemetry-sink stats — AI completions by model, locality, language and day; editor activity; events
 
   --file F          events file (default ${defaultEventsFile()}); its rotated set is always included
   --range R         24h, 7d, 30d or all (default all); days are local (the TZ environment variable)
@@ -19,14 +25,12 @@ const HELP = `telemetry-sink stats — AI completions by model, locality, langua
   --no-cache        read every file again; neither read nor write <file>.stats-cache
   --all             accepted for older scripts (the rotated set is always read)
 
-Exit status: 0 ok, 2 could not run (no such file, bad usage).`;
+Exit status: 0 ok, 2 could not run (no such file, bad usage).`,
+};
 
 export async function runStats(argv: string[]): Promise<number> {
-  const f = parseFlags(argv, ['file', 'range', 'table'], ['json', 'csv', 'no-cache', 'all', 'help']);
-  if (f.help) {
-    process.stdout.write(HELP + '\n');
-    return 0;
-  }
+  const f = parseCommand(argv, STATS);
+  if (!f) return 0;
   const range = oneOf<RangeName>('range', f.range, RANGES, 'all');
   if (f.json && f.csv) throw new UsageError('--json and --csv cannot be used together');
   if (f.table !== undefined && !f.csv) throw new UsageError('--table needs --csv');

@@ -2,10 +2,8 @@
  * Typed settings, mirroring contributes.configuration in package.json. Pure: the extension passes a
  * getter over workspace configuration; a bad value falls back to its default with one warning.
  */
-import type { FsyncPolicy } from './sink/appender';
-import type { LockMode } from './sink/locks';
+import { FSYNC_POLICIES, FsyncPolicy, isOneOf, LOCK_MODES, LockMode, PATH_MODES, PathMode } from './lists';
 
-export type PathMode = 'relative' | 'hashed' | 'basename' | 'none';
 export const CATEGORIES = ['documents', 'edits', 'editors', 'selection', 'window', 'terminals', 'tasks', 'debug', 'workspace', 'ai'] as const;
 export type Category = (typeof CATEGORIES)[number];
 
@@ -53,85 +51,76 @@ export const DEFAULTS: Settings = {
 
 type Getter = (key: string) => unknown;
 
+/** Reads settings through `get`: a missing value gives its default, a bad one too, with one warning. */
+class SettingReader {
+  readonly warnings: string[] = [];
+  constructor(private readonly get: Getter) {}
+
+  private read<T>(key: string, d: T, ok: (v: unknown) => boolean, why: string): T {
+    const v = this.get(key);
+    if (v === undefined || v === null) return d;
+    if (ok(v)) return v as T;
+    this.warnings.push(`telemetrySink.${key}: ${why} (got ${short(v)}); using the default`);
+    return d;
+  }
+  bool(key: string, d: boolean): boolean {
+    return this.read(key, d, (v) => typeof v === 'boolean', 'expected true or false');
+  }
+  int(key: string, d: number, min: number, max: number): number {
+    return this.read(key, d, (v) => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max, `expected a whole number from ${min} to ${max}`);
+  }
+  oneOf<T extends string>(key: string, d: T, allowed: readonly T[]): T {
+    return this.read(key, d, (v) => isOneOf(allowed, v), `expected one of ${allowed.join(', ')}`);
+  }
+  str(key: string, d: string): string {
+    return this.read(key, d, (v) => typeof v === 'string', 'expected a string').trim();
+  }
+  strs(key: string, d: string[]): string[] {
+    return this.read(key, d, (v) => Array.isArray(v) && v.every((x) => typeof x === 'string'), 'expected a list of strings');
+  }
+}
+
 /** Parses every setting; returns the settings and one warning per bad value. */
 export function parseSettings(get: Getter): { settings: Settings; warnings: string[] } {
-  const warnings: string[] = [];
-  const bad = (key: string, v: unknown, why: string): void => {
-    warnings.push(`telemetrySink.${key}: ${why} (got ${short(v)}); using the default`);
-  };
-  const bool = (key: string, d: boolean): boolean => {
-    const v = get(key);
-    if (v === undefined || v === null) return d;
-    if (typeof v === 'boolean') return v;
-    bad(key, v, 'expected true or false');
-    return d;
-  };
-  const int = (key: string, d: number, min: number, max: number): number => {
-    const v = get(key);
-    if (v === undefined || v === null) return d;
-    if (typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max) return v;
-    bad(key, v, `expected a whole number from ${min} to ${max}`);
-    return d;
-  };
-  const oneOf = <T extends string>(key: string, d: T, allowed: readonly T[]): T => {
-    const v = get(key);
-    if (v === undefined || v === null) return d;
-    if (typeof v === 'string' && (allowed as readonly string[]).includes(v)) return v as T;
-    bad(key, v, `expected one of ${allowed.join(', ')}`);
-    return d;
-  };
-  const str = (key: string, d: string): string => {
-    const v = get(key);
-    if (v === undefined || v === null) return d;
-    if (typeof v === 'string') return v.trim();
-    bad(key, v, 'expected a string');
-    return d;
-  };
-  const strs = (key: string, d: string[]): string[] => {
-    const v = get(key);
-    if (v === undefined || v === null) return d;
-    if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
-    bad(key, v, 'expected a list of strings');
-    return d;
-  };
+  const r = new SettingReader(get);
   const capture = {} as Record<Category, boolean>;
-  for (const c of CATEGORIES) capture[c] = bool(`capture.${c}`, DEFAULTS.capture[c]);
+  for (const c of CATEGORIES) capture[c] = r.bool(`capture.${c}`, DEFAULTS.capture[c]);
   const settings: Settings = {
-    enabled: bool('enabled', DEFAULTS.enabled),
-    file: str('file', DEFAULTS.file),
+    enabled: r.bool('enabled', DEFAULTS.enabled),
+    file: r.str('file', DEFAULTS.file),
     capture,
-    schemes: strs('schemes', DEFAULTS.schemes),
-    pathMode: oneOf<PathMode>('pathMode', DEFAULTS.pathMode, ['relative', 'hashed', 'basename', 'none']),
-    exclude: strs('exclude', DEFAULTS.exclude),
-    captureContent: bool('captureContent', DEFAULTS.captureContent),
-    flushIntervalMs: int('flushIntervalMs', DEFAULTS.flushIntervalMs, 50, 60_000),
-    fsync: oneOf<FsyncPolicy>('fsync', DEFAULTS.fsync, ['never', 'batch', 'always']),
+    schemes: r.strs('schemes', DEFAULTS.schemes),
+    pathMode: r.oneOf<PathMode>('pathMode', DEFAULTS.pathMode, PATH_MODES),
+    exclude: r.strs('exclude', DEFAULTS.exclude),
+    captureContent: r.bool('captureContent', DEFAULTS.captureContent),
+    flushIntervalMs: r.int('flushIntervalMs', DEFAULTS.flushIntervalMs, 50, 60_000),
+    fsync: r.oneOf<FsyncPolicy>('fsync', DEFAULTS.fsync, FSYNC_POLICIES),
     rotation: {
-      maxBytes: int('rotation.maxBytes', DEFAULTS.rotation.maxBytes, 0, 2 ** 40),
-      maxFiles: int('rotation.maxFiles', DEFAULTS.rotation.maxFiles, 0, 10_000),
-      maxAgeDays: int('rotation.maxAgeDays', DEFAULTS.rotation.maxAgeDays, 0, 36_500),
+      maxBytes: r.int('rotation.maxBytes', DEFAULTS.rotation.maxBytes, 0, 2 ** 40),
+      maxFiles: r.int('rotation.maxFiles', DEFAULTS.rotation.maxFiles, 0, 10_000),
+      maxAgeDays: r.int('rotation.maxAgeDays', DEFAULTS.rotation.maxAgeDays, 0, 36_500),
     },
     queue: {
-      maxEvents: int('queue.maxEvents', DEFAULTS.queue.maxEvents, 100, 10_000_000),
-      maxBytes: int('queue.maxBytes', DEFAULTS.queue.maxBytes, 64 * 1024, 1024 * 1024 * 1024),
+      maxEvents: r.int('queue.maxEvents', DEFAULTS.queue.maxEvents, 100, 10_000_000),
+      maxBytes: r.int('queue.maxBytes', DEFAULTS.queue.maxBytes, 64 * 1024, 1024 * 1024 * 1024),
     },
     lock: {
-      backend: oneOf<LockMode>('lock.backend', DEFAULTS.lock.backend, ['auto', 'flock', 'lockfile']),
-      timeoutMs: int('lock.timeoutMs', DEFAULTS.lock.timeoutMs, 10, 600_000),
+      backend: r.oneOf<LockMode>('lock.backend', DEFAULTS.lock.backend, LOCK_MODES),
+      timeoutMs: r.int('lock.timeoutMs', DEFAULTS.lock.timeoutMs, 10, 600_000),
     },
     http: {
-      enabled: bool('http.enabled', DEFAULTS.http.enabled),
-      port: int('http.port', DEFAULTS.http.port, 1024, 65_535),
-      token: str('http.token', DEFAULTS.http.token),
+      enabled: r.bool('http.enabled', DEFAULTS.http.enabled),
+      port: r.int('http.port', DEFAULTS.http.port, 1024, 65_535),
+      token: r.str('http.token', DEFAULTS.http.token),
     },
-    honorVsCodeTelemetryLevel: bool('honorVsCodeTelemetryLevel', DEFAULTS.honorVsCodeTelemetryLevel),
+    honorVsCodeTelemetryLevel: r.bool('honorVsCodeTelemetryLevel', DEFAULTS.honorVsCodeTelemetryLevel),
     ai: {
-      heuristic: bool('ai.heuristic', DEFAULTS.ai.heuristic),
-      knownExtensions: strs('ai.knownExtensions', DEFAULTS.ai.knownExtensions).map((s) => s.toLowerCase()),
+      heuristic: r.bool('ai.heuristic', DEFAULTS.ai.heuristic),
+      knownExtensions: r.strs('ai.knownExtensions', DEFAULTS.ai.knownExtensions).map((s) => s.toLowerCase()),
     },
-    taskLabels: bool('taskLabels', DEFAULTS.taskLabels),
+    taskLabels: r.bool('taskLabels', DEFAULTS.taskLabels),
   };
-  return { settings, warnings };
+  return { settings, warnings: r.warnings };
 }
 
 /** Settings whose change needs the sink reopened (a new session). */

@@ -8,7 +8,8 @@ import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { analyze, seqReport } from '../helpers/analyze';
-import { CLI, FIXTURES, lastJson, ROOT, run, tmpDir, writer } from '../helpers/procs';
+import { CLI, FIXTURES, lastJson, ROOT, run, writer } from '../helpers/procs';
+import { tmpDir } from '../helpers/tmp';
 import { assertExcluded, criticalSection } from '../helpers/criticalSection';
 
 const NODE = process.env.LTS_FOREIGN_NODE;

@@ -1,7 +1,7 @@
 // Shared by the in-host runner, the two-window e2e and `npm start`: install, package, start
 // code-server on 127.0.0.1 with fresh folders, open Chromium, and stop everything started, by pid.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, mkdirSync, writeFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, writeFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -12,6 +12,8 @@ import { hostTarget, vsixPath } from './package.mjs';
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const cache = join(root, '.cache', 'harness');
 const started = [];
+/** Temp folders made by freshDirs, removed by stopAll once what ran in them is stopped. */
+const tempDirs = [];
 
 export function log(msg) {
   process.stderr.write(`[harness] ${msg}\n`);
@@ -52,6 +54,7 @@ const codeServerBin = () => join(cache, 'node_modules', '.bin', 'code-server');
 
 export function freshDirs(prefix) {
   const base = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.push(base);
   const dirs = { base, userData: join(base, 'user-data'), extensions: join(base, 'extensions'), workspace: join(base, 'workspace') };
   for (const d of [dirs.userData, dirs.extensions, dirs.workspace]) mkdirSync(d, { recursive: true });
   mkdirSync(join(dirs.userData, 'User'), { recursive: true });
@@ -111,13 +114,12 @@ export async function startCodeServer(dirs, env = {}, port, node) {
 export async function launchChromium() {
   const require = createRequire(join(cache, 'package.json'));
   const { chromium } = require('playwright-core');
-  const userDataDir = mkdtempSync(join(tmpdir(), 'lts-chromium-'));
   const browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
   });
-  started.push({ kill: () => browser.close().catch(() => undefined), pid: undefined, userDataDir });
+  started.push({ kill: () => browser.close().catch(() => undefined), pid: undefined });
   return browser;
 }
 
@@ -128,6 +130,14 @@ export function stopAll() {
       else p.kill();
     } catch {
       /* already gone */
+    }
+  }
+  // Retried: a process just sent SIGTERM may still write a log line while it exits.
+  for (const d of tempDirs.splice(0)) {
+    try {
+      rmSync(d, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+    } catch (err) {
+      log(`could not remove ${d}: ${err.message}`);
     }
   }
 }

@@ -1,16 +1,10 @@
 import { spawn, ChildProcess, SpawnOptions } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 
 export const ROOT = path.resolve(__dirname, '..', '..', '..');
 export const WRITER = path.join(ROOT, 'out', 'test', 'fixtures', 'writer.js');
 export const CLI = path.join(ROOT, 'dist', 'cli.js');
 export const FIXTURES = path.join(ROOT, 'test', 'fixtures');
-
-export function tmpDir(prefix = 'lts-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-}
 
 export interface Done {
   code: number | null;

@@ -1,8 +1,8 @@
 /** Envelope lines with chosen timestamps and data, for statistics tests and the stats benchmark. */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { buildLine } from '../../src/core/sink/envelope';
+import { tmpDir } from './tmp';
 
 let n = 0;
 
@@ -29,7 +29,7 @@ export function edit(t: number, language: string, durationMs: number, data: Reco
 }
 
 export function tmpEvents(content = ''): { dir: string; file: string } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lts-stats-'));
+  const dir = tmpDir('lts-stats-');
   const file = path.join(dir, 'events.jsonl');
   if (content) fs.writeFileSync(file, content, { mode: 0o600 });
   return { dir, file };

@@ -7,7 +7,8 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { ChildProcess } from 'node:child_process';
-import { run, tmpDir, ROOT } from '../helpers/procs';
+import { run, ROOT } from '../helpers/procs';
+import { tmpDir } from '../helpers/tmp';
 import { shipCli } from '../helpers/shipfix';
 import { shipPaths } from '../../src/core/ship/cursor';
 

@@ -7,7 +7,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { clickHouseOrSkip, ClickHouseServer, startClickHouse } from '../helpers/clickhouse';
-import { tmpDir } from '../helpers/procs';
+import { tmpDir } from '../helpers/tmp';
 import { realistic, shipCli, writeEvents } from '../helpers/shipfix';
 import { EXAMPLE_QUERIES } from '../../src/core/ship/ddl';
 

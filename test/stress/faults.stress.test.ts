@@ -5,8 +5,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { analyze, seqReport } from '../helpers/analyze';
-import { CLI, Done, FIXTURES, lastJson, ROOT, run, sleep, tmpDir, writer } from '../helpers/procs';
+import { CLI, Done, FIXTURES, lastJson, ROOT, run, sleep, writer } from '../helpers/procs';
+import { tmpDir } from '../helpers/tmp';
 import { FLOCK_VARIANTS, LOCK_VARIANTS, LockVariant } from '../helpers/providers';
+import { withSeed } from '../helpers/random';
 
 interface Stats {
   accepted: number;
@@ -23,7 +25,8 @@ function droppedRanges(file: string, sid: string): Array<[number, number]> {
   return analyze([file]).valid.filter((v) => v.sid === sid && v.type === 'sink.dropped').map((v) => [v.data.from_seq as number, v.data.to_seq as number]);
 }
 
-async function killTest(variant: LockVariant, kills: number): Promise<void> {
+/** Victims and the pauses between kills come from `random` (seeded: a failure names its seed). */
+async function killTest(variant: LockVariant, kills: number, random: () => number): Promise<void> {
   const { lock: backend, env } = variant;
   const dir = tmpDir();
   const file = path.join(dir, 'events.jsonl');
@@ -36,9 +39,9 @@ async function killTest(variant: LockVariant, kills: number): Promise<void> {
   for (let i = 0; i < 4; i++) spawnVictim();
   await sleep(200);
   for (let k = 0; k < kills; k++) {
-    await sleep(10 + Math.floor(Math.random() * 40));
+    await sleep(10 + Math.floor(random() * 40));
     const pool = [...live];
-    const victim = pool[Math.floor(Math.random() * pool.length)]!;
+    const victim = pool[Math.floor(random() * pool.length)]!;
     killedSids.push(await victim.sid);
     victim.child.kill('SIGKILL');
     live.delete(victim);
@@ -93,7 +96,7 @@ for (const v of LOCK_VARIANTS) {
   // (CI time); lockfile: stale locks of dead holders are taken over.
   const kills = v.provider === 'fs-ext' ? 100 : v.provider === 'koffi' ? 50 : 30;
   test(`${v.name}: ${kills} random kill -9 of writers mid-stream (lock holders among them), only killed writers lose their tail; no deadlock`, { timeout: 180_000 }, async () => {
-    await killTest(v, kills);
+    await withSeed('kill test', (random) => killTest(v, kills, random));
   });
 }
 

@@ -12,7 +12,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { analyze, seqReport } from '../helpers/analyze';
-import { CLI, Done, FIXTURES, run, sleep, tmpDir, writer } from '../helpers/procs';
+import { CLI, Done, FIXTURES, run, sleep, writer } from '../helpers/procs';
+import { tmpDir } from '../helpers/tmp';
 import { listRotated, rotatedName } from '../../src/core/sink/rotation';
 import { buildLine } from '../../src/core/sink/envelope';
 

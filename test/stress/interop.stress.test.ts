@@ -5,7 +5,8 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { CLI, run, tmpDir } from '../helpers/procs';
+import { CLI, run } from '../helpers/procs';
+import { tmpDir } from '../helpers/tmp';
 import { assertExcluded, criticalSection, Holder, placement } from '../helpers/criticalSection';
 import { FLOCK_VARIANTS } from '../helpers/providers';
 

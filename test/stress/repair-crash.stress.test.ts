@@ -13,7 +13,8 @@ import { buildLine } from '../../src/core/sink/envelope';
 import { Sink } from '../../src/core/sink/appender';
 import { rebuild, repair, RepairResult, RepairStep } from '../../src/core/integrity/repair';
 import { verify } from '../../src/core/integrity/verify';
-import { ROOT, run, tmpDir } from '../helpers/procs';
+import { ROOT, run } from '../helpers/procs';
+import { tmpDir } from '../helpers/tmp';
 
 const REPAIRER = path.join(ROOT, 'out', 'test', 'fixtures', 'repairer.js');
 /** A small cap, so a long line (streamed to the quarantine) costs little here. */

@@ -11,7 +11,8 @@ import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { buildLine } from '../../src/core/sink/envelope';
 import { rebuildTo } from '../../src/core/integrity/repair';
-import { ROOT, run, tmpDir } from '../helpers/procs';
+import { ROOT, run } from '../helpers/procs';
+import { tmpDir } from '../helpers/tmp';
 
 const REPAIRER = path.join(ROOT, 'out', 'test', 'fixtures', 'repairer.js');
 const MB = 1024 * 1024;

@@ -15,7 +15,8 @@ import { LockMode } from '../../src/core/sink/locks';
 import { chooseFlockProvider } from '../../src/core/sink/flockProviders';
 import { rotatedName } from '../../src/core/sink/rotation';
 import { repair } from '../../src/core/integrity/repair';
-import { CLI, FIXTURES, lastJson, run, tmpDir } from '../helpers/procs';
+import { CLI, FIXTURES, lastJson, run } from '../helpers/procs';
+import { tmpDir } from '../helpers/tmp';
 import { ledger, ledgerProblems, stopProcess, waitUntilOpen } from '../helpers/ledger';
 
 const fx = chooseFlockProvider().provider;

@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseShipSettings, SHIP_DEFAULTS } from '../../src/core/ship/settings';
 import { parseSettings, DEFAULTS } from '../../src/core/settings';
+import { FSYNC_POLICIES, IDENTITY_MODES, LOCK_MODES, PATH_MODES } from '../../src/core/lists';
 import { BurstCoalescer, countNewlines } from '../../src/core/capture/bursts';
 import { scoreChange, ChangeFacts } from '../../src/core/capture/heuristic';
 import { Excluder, globToRegExp, presentPath } from '../../src/core/privacy';
@@ -44,6 +45,25 @@ test('settings: parseSettings and parseShipSettings read exactly the settings pa
   assert.deepEqual(shipFromPkg.warnings, []);
 });
 
+test('lists: every enum package.json contributes is the one list the code uses, and settings take each value', () => {
+  const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as { contributes: { configuration: { properties: Record<string, { enum?: unknown[] }> } } };
+  const props = pkg.contributes.configuration.properties;
+  const lists: Record<string, readonly string[]> = { pathMode: PATH_MODES, fsync: FSYNC_POLICIES, 'lock.backend': LOCK_MODES, 'ship.identity': IDENTITY_MODES };
+  const withEnum = Object.keys(props).filter((k) => props[k]!.enum).map((k) => k.slice('telemetrySink.'.length));
+  assert.deepEqual(withEnum.sort(), Object.keys(lists).sort(), 'a new enum in package.json needs its list in src/core/lists.ts');
+  for (const [key, list] of Object.entries(lists)) {
+    assert.deepEqual(props[`telemetrySink.${key}`]!.enum, [...list], key);
+    for (const v of list) {
+      // ship.* settings have their own reader (the shipper loads without the rest).
+      const ship = key.startsWith('ship.');
+      const r = ship ? parseShipSettings((k) => (`ship.${k}` === key ? v : undefined)) : parseSettings((k) => (k === key ? v : undefined));
+      assert.deepEqual(r.warnings, [], `${key}: ${v}`);
+      const at = ship ? key.slice('ship.'.length) : key;
+      assert.equal(at.split('.').reduce((o: unknown, p) => (o as Record<string, unknown>)[p], r.settings), v);
+    }
+  }
+});
+
 test('bursts: edits coalesce per document until quiet; undo/redo counted', () => {
   const c = new BurstCoalescer(1000);
   const d = (inserted: number, undo = false) => [{ inserted, deleted: 0, linesAdded: 0, linesRemoved: 0, undo, redo: false }];
@@ -51,6 +71,7 @@ test('bursts: edits coalesce per document until quiet; undo/redo counted', () =>
   c.add('a', 'ts', d(2), 500);
   c.add('b', 'py', d(5), 600);
   c.add('a', 'ts', d(0, true), 1200);
+  assert.deepEqual(c.due(1700, 60_000), [], 'a longer quiet window (the in-host tests\' hook) keeps both open');
   assert.deepEqual(c.due(1700).map((b) => [b.key, b.changes, b.charsInserted, b.undo]), [['b', 1, 5, 0]], 'a is still active at 1700 (last edit 1200)');
   assert.deepEqual(c.due(2200).map((b) => [b.key, b.changes, b.charsInserted, b.undo]), [['a', 3, 3, 1]]);
   assert.equal(c.size, 0);

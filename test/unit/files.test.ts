@@ -7,7 +7,6 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import fsModule from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { Sink } from '../../src/core/sink/appender';
 import { LockfileBackend, markerPath } from '../../src/core/sink/locks';
@@ -15,8 +14,9 @@ import { applyRetention, listRotated } from '../../src/core/sink/rotation';
 import { LineSplitter } from '../../src/cli/lines';
 import { verify } from '../../src/core/integrity/verify';
 import { analyze } from '../helpers/analyze';
+import { tmpDir } from '../helpers/tmp';
 
-const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'lts-files-'));
+const tmp = (): string => tmpDir('lts-files-');
 const onPosix = typeof process.getuid === 'function';
 const MIB = 1024 * 1024;
 

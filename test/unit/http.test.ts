@@ -3,11 +3,11 @@ import * as assert from 'node:assert/strict';
 import * as net from 'node:net';
 import * as http from 'node:http';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { Sink } from '../../src/core/sink/appender';
 import { IngestServer } from '../../src/core/ingest/http';
 import { freePort } from '../helpers/ports';
+import { tmpDir } from '../helpers/tmp';
 
 // Attacks on the loopback HTTP door (issue #13 item 6), each bounded in time and connection count.
 const TOKEN = 'unit-test-token-0123456789abcdef';
@@ -159,7 +159,7 @@ test('HTTP: the bearer scheme is case-insensitive; a wrong token of any length i
 });
 
 test('HTTP: a /v1/events batch is all or nothing', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lts-http-'));
+  const dir = tmpDir('lts-http-');
   const sink = new Sink({ file: path.join(dir, 'events.jsonl'), source: 'http', flushIntervalMs: 10 });
   const { srv, port } = await serve({ recordBatch: (evs) => sink.recordAll(evs) });
   try {

@@ -8,16 +8,11 @@ import { Sketch, RELATIVE_ERROR } from '../../src/core/insights/sketch';
 import { LocalClock } from '../../src/core/insights/clock';
 import { acceptanceRate } from '../../src/core/insights/report';
 import { ai, edit, ev, tmpEvents } from '../helpers/statsEvents';
+import { rng } from '../helpers/random';
 
 const NOW = Date.parse('2026-03-10T12:00:00Z');
 const H = 3_600_000;
 const UTC = { timeZone: 'UTC', cache: false, now: NOW } as const;
-
-/** Seeded generator (printed on failure through the test name). */
-function rng(seed: number): () => number {
-  let x = seed;
-  return () => (x = (x * 48271) % 2147483647) / 2147483647;
-}
 
 function nearestRank(sorted: number[], q: number): number {
   return sorted[Math.max(1, Math.ceil(q * sorted.length)) - 1]!;

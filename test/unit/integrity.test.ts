@@ -1,14 +1,14 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { buildLine } from '../../src/core/sink/envelope';
 import { verify, VerifyReport } from '../../src/core/integrity/verify';
 import { repair, rebuild } from '../../src/core/integrity/repair';
 import { FingerprintSet } from '../../src/core/integrity/idset';
+import { tmpDir } from '../helpers/tmp';
 
-const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'lts-int-'));
+const tmp = (): string => tmpDir('lts-int-');
 const SID = 'aaaaaaaa-0000-4000-8000-000000000001';
 let idn = 0;
 function line(seq: number, opts: { sid?: string; type?: string; data?: Record<string, unknown>; id?: string; ts?: string } = {}): string {

@@ -16,8 +16,9 @@ import { SinkError } from '../../src/core/sink/errors';
 import { repair } from '../../src/core/integrity/repair';
 import { toPrometheus } from '../../src/core/sink/metrics';
 import { LOCK_VARIANTS, LockVariant } from '../helpers/providers';
+import { tmpDir } from '../helpers/tmp';
 
-const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'lts-locks-'));
+const tmp = (): string => tmpDir('lts-locks-');
 const hasFlock1 = spawnSync('flock', ['--version']).status === 0;
 
 /** Runs fn with the provider forced through the environment, as a user or a test would. */

@@ -2,18 +2,18 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { admit, admitLine, RESERVED_FAMILIES } from '../../src/core/ingest/policy';
 import { isContentKey, loadPathSalt, presentPath, SALT_FILE, scrubPaths, statsForEvents } from '../../src/core/privacy';
 import { Sink } from '../../src/core/sink/appender';
 import { AI_CONTENT, FREE_FORM, SECRET, SEED_PAYLOADS } from '../helpers/content';
 import { fromSeedPayload } from '../../src/core/ingest/input';
+import { tmpDir } from '../helpers/tmp';
 
 // The door policy (issue #13 items 2, 4, 7) on its own; the doors themselves are tested in the
 // stress tier (CLI) and in the extension host (API, command, HTTP).
 const off = { captureContent: false };
-const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'lts-policy-'));
+const tmp = (): string => tmpDir('lts-policy-');
 
 test('policy: no known content field survives, at any depth; metadata does', () => {
   for (const data of FREE_FORM) {

@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { buildLine } from '../../src/core/sink/envelope';
 import { rotatedName } from '../../src/core/sink/rotation';
@@ -10,8 +9,9 @@ import { openSet } from '../../src/core/integrity/fileset';
 import { rebuild, repair } from '../../src/core/integrity/repair';
 import { verify } from '../../src/core/integrity/verify';
 import { StatsStore } from '../../src/core/insights/store';
+import { tmpDir } from '../helpers/tmp';
 
-const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'lts-rep-'));
+const tmp = (): string => tmpDir('lts-rep-');
 const SID = 'rep00000-0000-4000-8000-000000000000';
 const ev = (seq: number, pad = 0): string => buildLine(`00000000-0000-4000-8000-${String(seq).padStart(12, '0')}`, '2026-11-28T03:00:00.000Z', SID, seq, '"repair.test"', '"cli"', `{"n":${seq},"p":"${'x'.repeat(pad)}"}`);
 const goods = (from: number, to: number): string => Array.from({ length: to - from + 1 }, (_, i) => ev(from + i)).join('');

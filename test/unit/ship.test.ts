@@ -3,7 +3,6 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as os from 'node:os';
 import { backoffMs, withRetry } from '../../src/core/ship/retry';
 import { ShipError } from '../../src/core/ship/errors';
 import { checkDestination, serverError } from '../../src/core/ship/clickhouse';
@@ -16,8 +15,9 @@ import { emptyStatus, statusLine } from '../../src/core/ship/status';
 import { engineProblem, EXAMPLE_QUERIES } from '../../src/core/ship/ddl';
 import { parseShipSettings } from '../../src/core/ship/settings';
 import { shipToPrometheus } from '../../src/core/sink/metrics';
+import { tmpDir } from '../helpers/tmp';
 
-const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'lts-shipu-'));
+const tmp = (): string => tmpDir('lts-shipu-');
 
 test('backoff: capped, exponential, never below half a step', () => {
   const p = { baseMs: 250, maxMs: 30_000 };

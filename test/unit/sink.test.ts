@@ -13,8 +13,9 @@ import { LockfileBackend, markerPath } from '../../src/core/sink/locks';
 import { SinkError } from '../../src/core/sink/errors';
 import { toPrometheus } from '../../src/core/sink/metrics';
 import { analyze, seqReport } from '../helpers/analyze';
+import { tmpDir } from '../helpers/tmp';
 
-const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'lts-unit-'));
+const tmp = (): string => tmpDir('lts-unit-');
 
 test('crc32: native and table implementations agree, including non-ASCII', () => {
   for (const s of ['', 'a', '{"v":1}', 'héllo ✓ 𝄞', 'x'.repeat(1000)]) {
@@ -36,6 +37,39 @@ test('envelope: members in order, crc over the line without the crc member, newl
   assert.equal(checkLineCrc(damaged), false);
   assert.equal(checkLineCrc(Buffer.from('{"v":1}')), undefined);
   assert.match(isoNow(), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+});
+
+test('envelope: the appender writes each line exactly as buildLine builds it (one format), the drop notice too', async () => {
+  const file = path.join(tmp(), 'e.jsonl');
+  const sink = new Sink({ file, maxQueueEvents: 2, source: 'api:some.ext' });
+  sink.record('unit.a', { s: 'héllo ✓ 𝄞', n: [1, { x: null }] });
+  sink.record('unit.b', {}, 'http');
+  sink.record('unit.c', { dropped: true }); // over the bound: its seq goes to a sink.dropped notice
+  await sink.flush();
+  sink.record('unit.d', { after: 1 });
+  await sink.close();
+  const lines = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean);
+  assert.deepEqual(lines.map((l) => (JSON.parse(l) as { type: string }).type), ['unit.a', 'unit.b', 'sink.dropped', 'unit.d']);
+  for (const line of lines) {
+    const o = JSON.parse(line) as { id: string; ts: string; sid: string; seq: number; type: string; source: string; data: unknown };
+    assert.match(o.id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, 'a uuid v4');
+    assert.equal(line + '\n', buildLine(o.id, o.ts, o.sid, o.seq, JSON.stringify(o.type), JSON.stringify(o.source), JSON.stringify(o.data)), o.type);
+  }
+});
+
+test('sink: the drop notice is written even when it is longer than the event line cap (maxEventBytes)', async () => {
+  const file = path.join(tmp(), 'e.jsonl');
+  const sink = new Sink({ file, maxQueueEvents: 2, maxEventBytes: 250 });
+  for (let i = 0; i < 4; i++) sink.record('unit.small', { i });
+  const res = await sink.flush();
+  assert.equal(res.error, undefined);
+  assert.equal(sink.record('unit.after', {}), 5, 'record() does not throw for the notice it queues');
+  await sink.close();
+  const a = analyze([file]);
+  const notice = a.valid.find((v) => v.type === 'sink.dropped')!;
+  assert.ok(Buffer.byteLength(fs.readFileSync(file, 'utf8').split('\n').find((l) => l.includes('sink.dropped'))!) > 250, 'the notice is over the events\' cap');
+  assert.deepEqual([notice.data.from_seq, notice.data.to_seq], [2, 3]);
+  assert.deepEqual(seqReport(a.bySid.get(sink.sid)!).missing, [2, 3]);
 });
 
 test('histogram: quantiles within a bucket of the truth', () => {

@@ -6,7 +6,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { buildLine } from '../../src/core/sink/envelope';
 import { crc32 } from '../../src/core/sink/crc32';
@@ -14,11 +13,12 @@ import { verify, VerifyReport } from '../../src/core/integrity/verify';
 import { progressText } from '../../src/core/integrity/progress';
 import { spawnSync } from 'node:child_process';
 import { CLI } from '../helpers/procs';
+import { tmpDir } from '../helpers/tmp';
 
 const dirs: string[] = [];
 process.on('exit', () => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
 function fileWith(content: string): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'lts-rules-'));
+  const d = tmpDir('lts-rules-');
   dirs.push(d);
   const f = path.join(d, 'events.jsonl');
   fs.writeFileSync(f, content);

@@ -6,7 +6,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { isUtf8 } from 'node:buffer';
 import { buildLine } from '../../src/core/sink/envelope';
@@ -18,19 +17,11 @@ import { fingerprintAt, newCanonicalFields, scanCanonical, tsMsAt } from '../../
 import { chunkBufferSize, forEachLine, LineChunk, rawLine, readLineChunks } from '../../src/core/integrity/chunks';
 import { RawLine, scanLines } from '../../src/core/integrity/reader';
 import { classifyPacket, Packet } from '../../src/core/integrity/packet';
+import { tmpDir } from '../helpers/tmp';
+import { intRng as rng } from '../helpers/random';
 
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000_007);
 console.log(`verify-scanner: seed ${SEED} (replay with FUZZ_SEED=${SEED})`);
-function rng(seed: number): (n: number) => number {
-  let s = seed >>> 0 || 1;
-  return (n) => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) % n;
-  };
-}
-
 /** Seals a body (a JSON object text ending in `}`) as the sink does: crc of the body, then the tail. */
 function seal(body: Buffer): Buffer {
   const crc = crc32(body).toString(16).padStart(8, '0');
@@ -175,7 +166,7 @@ test('fuzz: the JSON validator accepts exactly what JSON.parse accepts (as one o
 
 test('reader: line chunks give the same lines as scanLines (long lines, no final newline, chunk edges)', async () => {
   const r = rng(SEED ^ 0x1234567);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lts-chunks-'));
+  const dir = tmpDir('lts-chunks-');
   try {
     for (let round = 0; round < 6; round++) {
       const parts: Buffer[] = [];

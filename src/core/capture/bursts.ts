@@ -52,11 +52,11 @@ export class BurstCoalescer {
     if (redo) b.redo++;
   }
 
-  /** Bursts quiet for at least quietMs by `now` (removed from the open set). */
-  due(now: number): Burst[] {
+  /** Bursts quiet for at least `quietMs` by `now` (removed from the open set). */
+  due(now: number, quietMs = this.quietMs): Burst[] {
     const out: Burst[] = [];
     for (const [k, b] of this.open) {
-      if (now - b.lastAt >= this.quietMs) {
+      if (now - b.lastAt >= quietMs) {
         out.push(b);
         this.open.delete(k);
       }

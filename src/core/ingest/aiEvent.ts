@@ -5,10 +5,13 @@
  * written: the GenAI metadata names (privacy.ts), counts, latency, ids, booleans.
  */
 import { GENAI_METADATA } from '../privacy';
-
+import { AI_KINDS, AiKindName, isOneOf } from '../lists';
 import type { AiKind } from './local-telemetry-sink';
 
-export const AI_KINDS: readonly AiKind[] = ['shown', 'accepted', 'partially_accepted', 'rejected', 'error'];
+// The public API's AiKind (a standalone .d.ts) and AI_KINDS name the same kinds: this fails to
+// compile when either gains or loses one.
+const sameKinds: [AiKind, AiKindName] extends [AiKindName, AiKind] ? true : never = true;
+void sameKinds;
 
 type Kind = 'string' | 'count' | 'number' | 'strings' | 'boolean';
 /** This project's own AI fields, and the seed payload's metadata names kept on its AI events. */
@@ -38,7 +41,7 @@ export class AiEventError extends Error {
 export function toAiRecord(e: unknown, captureContent: boolean): { type: string; data: Record<string, unknown> } {
   if (e === null || typeof e !== 'object' || Array.isArray(e)) throw new AiEventError('AI event: expected an object');
   const o = e as Record<string, unknown>;
-  if (!(AI_KINDS as readonly string[]).includes(o.kind as string)) {
+  if (!isOneOf(AI_KINDS, o.kind)) {
     throw new AiEventError(`field "kind": expected one of ${AI_KINDS.join(', ')}, got ${JSON.stringify(o.kind)}`);
   }
   const kind = o.kind as AiKind;
@@ -49,7 +52,7 @@ export function toAiRecord(e: unknown, captureContent: boolean): { type: string;
 export function aiKindOf(type: string, data: Record<string, unknown>): AiKind | undefined {
   if (type !== 'ai.completion' && !type.startsWith('ai.completion.')) return undefined;
   const kind = type === 'ai.completion' ? data.kind : type.slice('ai.completion.'.length);
-  if (!(AI_KINDS as readonly unknown[]).includes(kind)) throw new AiEventError(`field "type": expected ai.completion.<${AI_KINDS.join('|')}>, got "${type}"`);
+  if (!isOneOf(AI_KINDS, kind)) throw new AiEventError(`field "type": expected ai.completion.<${AI_KINDS.join('|')}>, got "${type}"`);
   if (data.kind !== undefined && data.kind !== kind) throw new AiEventError(`field "kind": expected "${kind as string}" (the type's kind), got ${JSON.stringify(data.kind)}`);
   return kind as AiKind;
 }

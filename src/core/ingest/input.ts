@@ -5,7 +5,8 @@
  *  - the seed's payload: {"event_type": "...", "extension": "...", "is_local": true, "success": true, ...}
  * Pure: no vscode, no I/O.
  */
-import { TYPE_RE } from '../sink/envelope';
+import { badTypeMessage, isEventType, TYPE_RE } from '../sink/envelope';
+import { AI_KINDS } from '../lists';
 
 export interface NormalizedEvent {
   type: string;
@@ -16,7 +17,8 @@ export class InputError extends Error {
   readonly code = 'ERR_INVALID_EVENT';
 }
 
-const AI_KINDS = ['partially_accepted', 'accepted', 'rejected', 'shown', 'error'] as const;
+/** Longest first, so `…partially_accepted` is not read as `accepted`. */
+const KINDS_LONGEST_FIRST = [...AI_KINDS].sort((a, b) => b.length - a.length);
 
 export function parseInputLine(text: string): NormalizedEvent {
   let obj: unknown;
@@ -32,9 +34,7 @@ export function normalizeInput(obj: unknown): NormalizedEvent {
   if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) throw new InputError('expected a JSON object');
   const o = obj as Record<string, unknown>;
   if ('type' in o) {
-    if (typeof o.type !== 'string' || !TYPE_RE.test(o.type) || o.type.length > 128) {
-      throw new InputError(`field "type": expected a dotted lowercase name like "editor.save", got ${JSON.stringify(o.type)}`);
-    }
+    if (!isEventType(o.type)) throw new InputError(badTypeMessage(o.type));
     // Absent data means {}; an explicit null is a mistake worth reporting, not an empty object.
     const data = o.data === undefined ? {} : o.data;
     if (data === null || typeof data !== 'object' || Array.isArray(data)) throw new InputError('field "data": expected an object');
@@ -60,7 +60,7 @@ export function fromSeedPayload(o: Record<string, unknown>): NormalizedEvent {
   if ('extension' in o && typeof o.extension !== 'string') throw new InputError('field "extension": expected a string');
   const data: Record<string, unknown> = { ...o };
   const norm = et.trim().toLowerCase().replace(/[^a-z0-9_.]+/g, '_').replace(/^[._]+|[._]+$/g, '').replace(/\.{2,}/g, '.') || 'event';
-  const kind = AI_KINDS.find((k) => new RegExp(`(^|[._])(completion|suggestion|inline)[._]?${k}$`).test(norm) || norm === k);
+  const kind = KINDS_LONGEST_FIRST.find((k) => new RegExp(`(^|[._])(completion|suggestion|inline)[._]?${k}$`).test(norm) || norm === k);
   let type = `seed.${norm}`;
   if (kind) {
     type = `ai.completion.${kind}`;

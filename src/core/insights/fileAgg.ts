@@ -4,7 +4,7 @@
  * range only looks at the last 24 hours), which keeps memory and the cache small.
  * Built once per rotated file and kept in the cache; the live file's is extended with new lines.
  */
-import { AI_KINDS } from '../ingest/aiEvent';
+import { AI_KINDS } from '../lists';
 import { AiAcc, amount, Counter, EditAcc, field, SinkAcc, type Data } from './accumulators';
 import { arr, fail, guarded, int, nat, str } from './codec';
 import type { LocalClock } from './clock';

@@ -24,6 +24,7 @@ export interface Packet {
   deep: boolean;
 }
 
+/** Per-line flags of a PacketResult: an envelope was read; it carries no crc. */
 export const F_ENV = 1;
 export const F_NO_CRC = 4;
 

@@ -2,8 +2,9 @@
  * telemetrySink.ship.* settings (pure; mirrors package.json). Shipping is off while the URL is empty.
  * The password is never a setting: it lives in VS Code's SecretStorage.
  */
-export type IdentityMode = 'hashed' | 'plain' | 'none';
-export const IDENTITY_MODES: readonly IdentityMode[] = ['hashed', 'plain', 'none'];
+import { IDENTITY_MODES, isOneOf, type IdentityMode } from '../lists';
+
+export { IDENTITY_MODES, type IdentityMode };
 
 export interface ShipSettings {
   url: string;
@@ -26,7 +27,7 @@ export function parseShipSettings(get: (key: string) => unknown): { settings: Sh
     return d;
   };
   const identity = str('identity', SHIP_DEFAULTS.identity);
-  const okIdentity = (IDENTITY_MODES as readonly string[]).includes(identity);
+  const okIdentity = isOneOf(IDENTITY_MODES, identity);
   if (!okIdentity) warnings.push(`telemetrySink.ship.identity: expected one of ${IDENTITY_MODES.join(', ')}; using hashed`);
   return {
     settings: {

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import * as util from 'node:util';
 import { describe } from './errors';
 import { truncatedElf, truncatedKoffiBinary } from './elf';
+import { FLOCK_PROVIDERS, FlockProviderName, isOneOf } from '../lists';
 
 /**
  * Who makes the flock(2) call for the flock backend. Every provider takes the same kernel lock
@@ -17,7 +18,7 @@ import { truncatedElf, truncatedKoffiBinary } from './elf';
  * Chain: fs-ext where it loads, else koffi, else none (the caller falls back to the lock file).
  * Only non-blocking calls are ever made: LOCK_NB / LOCKFILE_FAIL_IMMEDIATELY.
  */
-export type FlockProviderName = 'fs-ext' | 'koffi';
+export type { FlockProviderName } from '../lists';
 /** Non-blocking exclusive, non-blocking shared, unlock (fs-ext's spelling). */
 export type FlockOp = 'exnb' | 'shnb' | 'un';
 
@@ -60,7 +61,7 @@ export function chooseFlockProvider(env: NodeJS.ProcessEnv = process.env): Provi
   const forced = env[PROVIDER_ENV];
   if (forced) {
     if (forced === 'none') return { reason: `flock disabled by ${PROVIDER_ENV}=none` };
-    if (forced !== 'fs-ext' && forced !== 'koffi') return { reason: `${PROVIDER_ENV}=${forced.slice(0, 40)} names no flock provider (fs-ext, koffi, none)` };
+    if (!isOneOf(FLOCK_PROVIDERS, forced)) return { reason: `${PROVIDER_ENV}=${forced.slice(0, 40)} names no flock provider (${FLOCK_PROVIDERS.join(', ')}, none)` };
     const r = loadProvider(forced);
     if (r.provider) return { provider: r.provider, reason: `flock via ${forced}: forced by ${PROVIDER_ENV}` };
     return { reason: `${PROVIDER_ENV}=${forced} but ${forced} ${r.error}` };

@@ -2,7 +2,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { SinkError, errnoCode, describe } from './errors';
-import { chooseFlockProvider, FlockProvider, FlockProviderName } from './flockProviders';
+import type { LockMode } from '../lists';
+import { chooseFlockProvider, FlockProvider } from './flockProviders';
+import type { FlockProviderName } from '../lists';
 import { NEW_FLAGS, O_NOFOLLOW, readSmall, replaceFile } from './safefs';
 
 /**
@@ -14,7 +16,7 @@ import { NEW_FLAGS, O_NOFOLLOW, readSmall, replaceFile } from './safefs';
  *    holding {pid, host, token}; stale when its holder is dead (same host) or older than staleMs;
  *    broken by renaming it to a unique name and checking that what moved is what was judged stale.
  */
-export type LockMode = 'auto' | 'flock' | 'lockfile';
+export type { LockMode } from '../lists';
 export type BackendName = 'flock' | 'lockfile';
 
 export interface LockBackend {
@@ -350,10 +352,4 @@ export function chooseBackend(mode: LockMode, file: string, opts: LockfileOption
   if (fp.provider) return { backend: new FlockBackend(fp.provider, file, opts), reason: mode === 'flock' ? `${fp.reason} (requested)` : fp.reason };
   if (mode === 'flock') throw new SinkError('ERR_LOCK_UNAVAILABLE', `lock backend "flock" requested but ${fp.reason}`);
   return { backend: new LockfileBackend(lockfilePath(file), opts), reason: `fallback: ${fp.reason}` };
-}
-
-const sleepCell = new Int32Array(new SharedArrayBuffer(4));
-/** Blocks the thread for `ms` (used only by the synchronous exit path and CLI tools). */
-export function sleepSync(ms: number): void {
-  Atomics.wait(sleepCell, 0, 0, ms);
 }

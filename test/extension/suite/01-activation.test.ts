@@ -43,12 +43,19 @@ describe('activation', () => {
     const ctx = hooks.runtime.captureContext();
     const data = { path: 'src/a.ts', language_id: 'typescript', changes: 1, chars_inserted: 1 };
     const n = 20_000;
-    await hooks.runtime.sink!.flush();
+    const sink = hooks.runtime.sink!;
+    await sink.flush();
+    const before = sink.stats();
     const t0 = performance.now();
     for (let i = 0; i < n; i++) ctx.record('bench.capture', data);
     const us = ((performance.now() - t0) * 1000) / n;
-    await hooks.runtime.sink!.flush();
+    const after = sink.stats();
+    await sink.flush();
+    // The figure is a measurement (issue #15 owns activation and capture targets); what is asserted
+    // is what makes it cheap: a record is a queue push, never a write on the host thread.
     measure('captureUsPerEvent', +us.toFixed(3));
-    assert.ok(us > 0);
+    assert.equal(after.batches, before.batches, 'no batch was written while recording');
+    assert.equal(after.accepted - before.accepted, n, 'every record was taken');
+    assert.ok(after.queued.events >= before.queued.events + n, 'they wait in the queue');
   });
 });

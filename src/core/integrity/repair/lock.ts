@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import { chooseBackend, FlockBackend, LockfileBackend, lockfilePath, LockMode } from '../../sink/locks';
 import { chooseFlockProvider } from '../../sink/flockProviders';
 import { IntegrityError } from '../reader';
+import { backoff } from '../../sink/backoff';
 
 /**
  * Repair's hold on one file: flock on the file's own inode (what our flock writers, Python's
@@ -9,7 +10,7 @@ import { IntegrityError } from '../reader';
  * take), both at once. Unlike a writer's hold it can last seconds, so while held it keeps the lock
  * file's mtime fresh (a lock file older than 10 s is judged stale and broken by writers), and it can
  * tell whether the lock file is still its own before each irreversible step.
- * (Like reader.ts's lockAll, which offers neither; the merge may unify them.)
+ * (Like reader.ts's lockAll, which offers neither; both wait with the sink's backoff policy.)
  */
 export class RepairLock {
   private timer: NodeJS.Timeout | undefined;
@@ -38,6 +39,8 @@ export class RepairLock {
       if (Date.now() - t0 >= o.timeoutMs) {
         throw new IntegrityError('ERR_LOCK_TIMEOUT', `could not get the lock on ${live} within ${o.timeoutMs} ms (a writer holds it)`);
       }
+      // As eagerly as writers poll: a repair that polled more slowly than 8 writers would hardly
+      // ever find both locks free at once.
       await backoff(tries);
     }
     const held = new RepairLock(fd, flock, lf);
@@ -88,13 +91,4 @@ function attempt(live: string, fn: () => boolean, undo?: () => void): boolean {
     const sys = (err as { sysCode?: string }).sysCode ?? (err as NodeJS.ErrnoException).code;
     throw new IntegrityError('ERR_WRITE', `cannot take the lock on ${live}: ${(err as Error).message}`, { code: sys });
   }
-}
-
-/**
- * Between attempts, as eagerly as writers poll (a few yields, 1 ms timers, then 1–4 ms with jitter):
- * a repair that polled more slowly than 8 writers would hardly ever find both locks free at once.
- */
-function backoff(tries: number): Promise<void> {
-  if (tries < 4) return new Promise((r) => setImmediate(r));
-  return new Promise((r) => setTimeout(r, tries < 20 ? 1 : 1 + Math.floor(Math.random() * 4)));
 }
