@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as os from 'node:os';
+import { tmpDir } from '../helpers/tmp';
 import { buildLine } from '../../src/core/sink/envelope';
 import { repair } from '../../src/core/integrity/repair';
 import { checkCursor, newCursor, type FileEntry } from '../../src/core/ship/cursor';
@@ -22,7 +22,7 @@ const ev = (seq: number): string => buildLine(`00000000-0000-4000-8000-${String(
 const goods = (from: number, to: number): string => Array.from({ length: to - from + 1 }, (_, i) => ev(from + i)).join('');
 
 const tmpFile = (content: string): string => {
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lts-shipe-')), 'events.jsonl');
+  const file = path.join(tmpDir('lts-shipe-'), 'events.jsonl');
   fs.writeFileSync(file, content, { mode: 0o600 });
   return file;
 };

@@ -7,14 +7,14 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as os from 'node:os';
+import { tmpDir } from '../helpers/tmp';
 import { shipPass } from '../../src/core/ship/pass';
 import { ROW_DATA_KEYS, toRow } from '../../src/core/ship/rows';
 import { fakeHost, type Fake } from '../helpers/shipFake';
 import { generate, NOW, oddLines } from '../helpers/mixedLines';
 
 const tmpFile = (content: string | Buffer): string => {
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lts-shipf-')), 'events.jsonl');
+  const file = path.join(tmpDir('lts-shipf-'), 'events.jsonl');
   fs.writeFileSync(file, content, { mode: 0o600 });
   return file;
 };
