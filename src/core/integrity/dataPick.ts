@@ -6,7 +6,7 @@
  * decline (undefined): the caller then parses the line in full. Used by statistics and the shipper.
  */
 import { ByteInterner } from './intern';
-import { skipJsonNumber, skipJsonString, skipValue } from './jsonScan';
+import { skipJsonNumber, skipValue } from './jsonScan';
 
 export type Picked = Record<string, unknown>;
 
@@ -43,6 +43,27 @@ export class Strings {
 const PLAIN = new Uint8Array(256);
 for (let c = 0x20; c < 0x80; c++) PLAIN[c] = c === 0x22 || c === 0x5c ? 0 : 1;
 
+/**
+ * The end of the string at i, known valid (the scanner checked the object): the first quote not
+ * escaped, found by Buffer.indexOf (native) — long texts (completion content) are skipped, not walked.
+ */
+function skipValidString(b: Buffer, i: number): number {
+  let q = i + 1;
+  for (;;) {
+    q = b.indexOf(0x22, q);
+    if (q < 0) return -1;
+    let k = q - 1;
+    while (b[k] === 0x5c) k--;
+    if ((q - 1 - k) % 2 === 0) return q + 1;
+    q++;
+  }
+}
+
+/** The end of the (valid) value at i, or -1. */
+function skipValid(b: Buffer, i: number): number {
+  return b[i] === 0x22 ? skipValidString(b, i) : skipValue(b, i, b.length);
+}
+
 const isWs = (c: number | undefined): boolean => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
 function ws(b: Buffer, i: number): number {
   while (isWs(b[i])) i++;
@@ -75,11 +96,11 @@ export class DataPicker {
       let name: string | undefined;
       if (b[ke] === 0x22) name = this.keyName(b, i + 1, ke);
       else {
-        ke = skipJsonString(b, i, b.length) - 1;
-        if (b.subarray(i + 1, ke).includes(0x5c)) return undefined; // an escaped key might spell one of ours
+        ke = skipValidString(b, i) - 1;
+        if (ke < 0 || b.subarray(i + 1, ke).includes(0x5c)) return undefined; // an escaped key might spell one of ours
       }
       i = ws(b, ws(b, ke + 1) + 1); // past the colon
-      const e = name === undefined ? skipValue(b, i, b.length) : this.value(b, i, name);
+      const e = name === undefined ? skipValid(b, i) : this.value(b, i, name);
       if (e < 0) return undefined;
       i = ws(b, e);
       if (b[i] !== 0x2c) return d;
@@ -109,7 +130,8 @@ export class DataPicker {
       while (PLAIN[b[e]!] === 1) e++;
       if (b[e] === 0x22) v = this.values.get(i + 1, e++);
       else {
-        e = skipJsonString(b, i, b.length);
+        e = skipValidString(b, i);
+        if (e < 0) return -1;
         v = b.subarray(i, e).includes(0x5c) ? JSON.parse(b.toString('utf8', i, e)) : b.toString('utf8', i + 1, e - 1);
       }
     } else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
