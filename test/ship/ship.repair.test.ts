@@ -44,8 +44,8 @@ test('ship, repair (moves bytes, same inode), append, ship again: every event in
   const r2 = await shipCli(args).done;
   assert.equal(r2.code, 0, r2.stderr);
   const res = JSON.parse(r2.stdout) as { shipped: number; reshipped: number };
-  assert.equal(res.reshipped, 1, 'the repaired file was shipped again from its start');
   assert.equal(await ch.scalar('SELECT count() FROM rep.events FINAL'), 500);
+  assert.equal(res.reshipped, 1, 'the repaired file was shipped again from its start');
   assert.equal(await ch.scalar('SELECT uniqExact(sid, seq) FROM rep.events'), 500);
   assert.equal(await ch.scalar('SELECT min(seq) FROM rep.events'), 100);
   assert.equal(await ch.scalar('SELECT max(seq) FROM rep.events'), 599);
