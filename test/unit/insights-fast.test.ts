@@ -9,6 +9,9 @@ import * as fs from 'node:fs';
 import { stats } from '../../src/core/insights/stats';
 import { tsParseMs } from '../../src/core/integrity/canonicalLines';
 import { canonicalLine, generate, NOW, oddLines, rng } from '../helpers/mixedLines';
+import { DATA_KEYS, FileAgg, usesData } from '../../src/core/insights/fileAgg';
+import { LocalClock } from '../../src/core/insights/clock';
+import type { Data } from '../../src/core/insights/accumulators';
 import { figures, tmpEvents } from '../helpers/statsEvents';
 import type { RangeName } from '../../src/core/insights/report';
 
@@ -66,5 +69,24 @@ test('tsParseMs equals Date.parse wherever it gives a number, on 20,000 random w
     const want = Date.parse(s);
     if (!Number.isNaN(got)) assert.equal(got, want, s);
     else assert.ok(Number.isNaN(want) || s.slice(11, 13) === '24', s);
+  }
+});
+
+test('DATA_KEYS names every data member FileAgg reads, and usesData every type whose data it reads', () => {
+  const read = new Set<string>();
+  const spy = (): Data =>
+    new Proxy(Object.create(null) as Data, {
+      get: (_t, k) => (typeof k === 'string' && read.add(k), undefined),
+      getOwnPropertyDescriptor: (_t, k) => (typeof k === 'string' && read.add(k), undefined),
+      has: (_t, k) => (typeof k === 'string' && read.add(k), false),
+    });
+  const agg = new FileAgg(new LocalClock('UTC'));
+  const types = ['ai.completion.shown', 'ai.completion.accepted', 'ai.completion.partially_accepted', 'ai.completion.rejected', 'ai.completion.error', 'editor.document.change', 'editor.document.save', 'session.end', 'window.focus', 'editor.selection.change', 'editor.active.change', 'session.start', 'x.custom'];
+  for (const type of types) {
+    read.clear();
+    agg.add({ t: NOW, type, sid: 's', source: 'vscode', data: spy() });
+    if (!usesData(type)) assert.deepEqual([...read], [], `${type} reads no data`);
+    else if (type !== 'ai.completion.error') assert.ok(read.size > 0, `the spy sees what ${type} reads`);
+    for (const k of read) assert.ok(DATA_KEYS.includes(k), `${type} reads data.${k}, not in DATA_KEYS`);
   }
 });
