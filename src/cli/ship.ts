@@ -147,6 +147,8 @@ export async function ship(argv: string[], env: NodeJS.ProcessEnv = process.env)
     const shipper = new Shipper({
       file, dest, lock, follow, pollMs, batchRows, batchBytes, identity,
       resetCursor: !!f['reset-cursor'],
+      // Diagnostics and the benchmark's before/after: every line parsed and checked in full (same rows).
+      fast: env.TELEMETRY_SINK_SHIP_FULL_PARSE !== '1',
       retry: { giveUpMs: retryFor === 0 ? Infinity : retryFor * 1000, maxMs: Math.max(1, retryMaxMs), baseMs: Math.min(250, Math.max(1, retryMaxMs)) },
       signal: ac.signal,
       log: (level, msg) => printError(`telemetry-sink ship: ${level === 'info' ? '' : level + ': '}${msg}\n`),

@@ -3,12 +3,13 @@
  * which files are excluded, content removal for outside callers' free-form data, and scrubbing of
  * absolute paths from the strings the sink itself writes (backend reasons, session stats).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { PathMode } from './lists';
 import type { SinkStats } from './sink/appender';
+import { linkNewSecret } from './sink/safefs';
 
 export interface PathContext {
   mode: PathMode;
@@ -52,21 +53,7 @@ export function loadPathSalt(dir: string): Buffer {
   for (let attempt = 0; attempt < 3; attempt++) {
     const existing = readSalt(file);
     if (existing) return existing;
-    const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-    const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | (fs.constants.O_NOFOLLOW ?? 0), 0o600);
-    try {
-      fs.writeSync(fd, randomBytes(32).toString('hex') + '\n');
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    try {
-      fs.linkSync(tmp, file);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    } finally {
-      fs.rmSync(tmp, { force: true });
-    }
+    linkNewSecret(file);
   }
   throw Object.assign(new Error(`${SALT_FILE} could not be created`), { code: 'ERR_SALT' });
 }

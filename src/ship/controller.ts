@@ -95,7 +95,7 @@ export class ShipController implements vscode.Disposable {
         this.abort = ac;
         this.shipper = new mod.Shipper({
           // Smaller reads and batches than the CLI's: the extension host's thread and memory are shared.
-          file, dest, lock, follow: true, identity: s.identity, chunkSize: 256 << 10, batchRows: 10_000, batchBytes: 4 << 20, signal: ac.signal,
+          file, dest, lock, follow: true, identity: s.identity, batchRows: 10_000, batchBytes: 4 << 20, signal: ac.signal,
           onStatus: (st) => (this.current = st),
           log: (level, msg) => (level === 'error' ? this.log.error(`shipping: ${msg}`) : level === 'warn' ? this.log.warn(`shipping: ${msg}`) : this.log.info(`shipping: ${msg}`)),
         });

@@ -3,9 +3,11 @@
  * rotation), cold (no cache) and warm (cache beside the file, a little appended), next to two
  * baselines measured in the same run: a full re-read of every file (what every open cost before the
  * cache: `stats --no-cache`) and a bare readline + JSON.parse loop over the same files.
- * Two shapes: short editor events, and AI-heavy events with every GenAI field.
- *   node out/test/bench/stats.bench.js [totalMB=671] [--shape editor|ai] [--extra-baseline SCRIPT]
- * (default: both shapes). SCRIPT (e.g. an older build's stats) is run as `node SCRIPT <events file>`
+ * Four shapes: short editor events (~240 B), the editor mix, AI-heavy, and long AI events carrying
+ * completion text (~1.5 KB). The cold build is also run the way it was before verify's header scanner
+ * (`beforeColdFullParse`: JSON.parse of every line), in the same run.
+ *   node out/test/bench/stats.bench.js [totalMB=671] [--shape short|editor|ai|long] [--extra-baseline SCRIPT]
+ * (default: all shapes). SCRIPT (e.g. an older build's stats) is run as `node SCRIPT <events file>`
  * and must print {"openMs","cpuMs"} as its last line.
  * Each measurement runs in its own process (cold file cache is not attempted: the OS keeps the
  * files in memory, as it would for a user who opens the page twice). "open" is what a new window
@@ -23,7 +25,7 @@ const ROOT = path.resolve(__dirname, '..', '..', '..');
 const FILE_BYTES = 64 * 1024 * 1024;
 const DAY = 86_400_000;
 
-type Shape = 'editor' | 'ai';
+type Shape = 'short' | 'editor' | 'ai' | 'long';
 const LANGS = ['typescript', 'python', 'rust', 'go', 'markdown', 'json'];
 const MODELS: Array<[string, string, boolean]> = [
   ['ollama', 'qwen2.5-coder:7b', true],
@@ -32,8 +34,21 @@ const MODELS: Array<[string, string, boolean]> = [
   ['anthropic', 'claude-sonnet-4', false],
 ];
 
+/** A completion's text as `captureContent` records it (~1.2 KB): the long lines some users have. */
+const TEXT = Array.from({ length: 24 }, (_, k) => `    const value${k} = compute(input, ${k}); // step ${k}\n`).join('');
+
 function eventFor(shape: Shape, i: number): [string, Record<string, unknown>] {
   const lang = LANGS[i % LANGS.length]!;
+  if (shape === 'short') {
+    // Short editor events (~240 B lines with the envelope): focus changes, saves, small edit bursts.
+    const k = i % 4;
+    if (k === 0 || k === 2) return ['window.focus', { focused: k === 0 }];
+    return k === 1 ? ['editor.document.save', { language_id: lang }] : ['editor.document.change', { language_id: lang, changes: 1 + (i % 9), duration_ms: (i * 37) % 4000 }];
+  }
+  if (shape === 'long') {
+    const [type, data] = eventFor('ai', i);
+    return [type, { ...data, text: TEXT.slice(0, 900 + (i % 300)) }];
+  }
   if (shape === 'ai' || i % 10 === 0) {
     const kinds = ['shown', 'shown', 'shown', 'accepted', 'rejected', 'shown', 'partially_accepted', 'shown', 'accepted', 'error'];
     const kind = kinds[i % kinds.length]!;
@@ -61,7 +76,7 @@ function eventFor(shape: Shape, i: number): [string, Record<string, unknown>] {
 function generate(dir: string, shape: Shape, totalBytes: number): { file: string; lines: number } {
   const file = path.join(dir, 'events.jsonl');
   const files = Math.max(1, Math.round(totalBytes / FILE_BYTES));
-  const perFile = Math.ceil(FILE_BYTES / (shape === 'ai' ? 420 : 230));
+  const perFile = Math.ceil(FILE_BYTES / ({ short: 150, editor: 230, ai: 420, long: 1200 } as const)[shape]);
   const total = files * perFile;
   const t0 = Date.now() - 30 * DAY;
   const sids = Array.from({ length: 24 }, (_, k) => `5e55${String(k).padStart(4, '0')}-0000-4000-8000-000000000000`);
@@ -102,7 +117,8 @@ const [store, html] = [require(${JSON.stringify(path.join(ROOT, 'out/src/core/in
 (async () => {
   const t0 = performance.now();
   const c0 = process.cpuUsage();
-  const s = new store.StatsStore(process.argv[1], process.argv[2] === 'nocache' ? { cacheFile: null } : {});
+  const mode = process.argv[2];
+  const s = new store.StatsStore(process.argv[1], mode === 'nocache' ? { cacheFile: null } : mode === 'slow' ? { cacheFile: null, fast: false } : {});
   const info = await s.refresh();
   const t1 = performance.now();
   const page = html.renderStatsHtml({ ...s.report('7d'), build: info }, undefined, 'n', 'x');
@@ -114,7 +130,7 @@ const [store, html] = [require(${JSON.stringify(path.join(ROOT, 'out/src/core/in
   const t4 = performance.now();
   s.report('all');
   const all = performance.now() - t4;
-  console.log(JSON.stringify({ openMs: Math.round(t2 - t0), cpuMs: Math.round((cpu.user + cpu.system) / 1000), refreshMs: Math.round(t1 - t0), renderMs: Math.round(t2 - t1), persistMs: Math.round(t4 - t3), written: saved.written, reportAllMs: Math.round(all), readMB: +(info.readBytes / 1e6).toFixed(1), cache: info.cache, htmlKB: Math.round(page.length / 1024), rssMB: Math.round(process.resourceUsage().maxRSS / 1024) }));
+  console.log(JSON.stringify({ openMs: Math.round(t2 - t0), cpuMs: Math.round((cpu.user + cpu.system) / 1000), refreshMs: Math.round(t1 - t0), renderMs: Math.round(t2 - t1), persistMs: Math.round(t4 - t3), written: saved.written, reportAllMs: Math.round(all), readMB: +(info.readBytes / 1e6).toFixed(1), cache: info.cache, htmlKB: Math.round(page.length / 1024), rssMB: Math.round(process.resourceUsage().maxRSS / 1024), fastPath: info.fastPath }));
 })();`;
 
 function node(args: string[]): Record<string, unknown> {
@@ -131,6 +147,8 @@ function benchShape(shape: Shape, totalMB: number, extra: string | undefined): R
     const bytes = set.reduce((a, f) => a + fs.statSync(f).size, 0);
     const bare = node(['-e', BASELINE, JSON.stringify(set)]);
     const full = node(['-e', OPEN, file, 'nocache']);
+    // The cold build as it was before verify's header scanner: JSON.parse of every line.
+    const slow = node(['-e', OPEN, file, 'slow']);
     const older = extra ? node([extra, file]) : undefined;
     const cold = node(['-e', OPEN, file]);
     const cacheKB = Math.round(fs.statSync(`${file}.stats-cache`).size / 1024);
@@ -149,6 +167,7 @@ function benchShape(shape: Shape, totalMB: number, extra: string | undefined): R
       avgLineBytes: Math.round(bytes / lines),
       baselineFullReread: rate(full),
       baselineReadlineJsonParse: rate(bare),
+      beforeColdFullParse: rate(slow),
       ...(older ? { extraBaseline: rate(older) } : {}),
       cold: rate(cold),
       cacheKB,
@@ -156,6 +175,8 @@ function benchShape(shape: Shape, totalMB: number, extra: string | undefined): R
       warmAfter1MBAppended: warmAppended,
       // CPU time is the fair comparison on a shared machine; wall time is what a user waits.
       ratios: {
+        coldVsBeforeCpu: +((cold.cpuMs as number) / (slow.cpuMs as number)).toFixed(2),
+        beforeVsReadlineJsonParseCpu: +((slow.cpuMs as number) / (bare.cpuMs as number)).toFixed(2),
         coldVsFullRereadCpu: +((cold.cpuMs as number) / (full.cpuMs as number)).toFixed(2),
         coldVsReadlineJsonParseCpu: +((cold.cpuMs as number) / (bare.cpuMs as number)).toFixed(2),
         warmVsFullRereadCpu: +((warm.cpuMs as number) / (full.cpuMs as number)).toFixed(4),
@@ -176,7 +197,7 @@ function main(): void {
   }
   const totalMB = Number(process.argv.find((a) => /^\d+$/.test(a)) ?? 671);
   const i = process.argv.indexOf('--shape');
-  const shapes: Shape[] = i > 0 ? [process.argv[i + 1] as Shape] : ['editor', 'ai'];
+  const shapes: Shape[] = i > 0 ? [process.argv[i + 1] as Shape] : ['short', 'editor', 'ai', 'long'];
   const e = process.argv.indexOf('--extra-baseline');
   const extra = e > 0 ? path.resolve(process.argv[e + 1]!) : undefined;
   const out = { machine: { cpus: os.cpus().length, node: process.versions.node, loadavg: os.loadavg().map((x) => +x.toFixed(1)) }, results: shapes.map((s) => benchShape(s, totalMB, extra)) };

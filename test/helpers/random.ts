@@ -7,6 +7,12 @@ export function rng(seed: number): () => number {
   return () => (x = (x * 48271) % 2147483647) / 2147483647;
 }
 
+/** Integers in [0, n) from a seeded generator. */
+export function intRng(seed: number): (n: number) => number {
+  const r = rng(seed);
+  return (n) => Math.floor(r() * n);
+}
+
 /** The seed for a randomized test: LTS_SEED when set (to replay a failure), else a fresh one. */
 export function testSeed(): number {
   const fromEnv = Number(process.env.LTS_SEED);

@@ -14,6 +14,7 @@ import { ChProxy } from '../helpers/chproxy';
 import { sleep, writer } from '../helpers/procs';
 import { tmpDir } from '../helpers/tmp';
 import { byKey, cursorFiles, fileKeys, setFiles, shipCli } from '../helpers/shipfix';
+import { rng } from '../helpers/random';
 
 const skip = clickHouseOrSkip();
 const FULL = process.env.SHIP_FULL === '1';
@@ -21,21 +22,10 @@ const WRITERS = 8;
 const PER_WRITER = FULL ? 125_000 : 10_000;
 const KILLS = 24;
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 test(`exactly once after FINAL: ${WRITERS} writers × ${PER_WRITER.toLocaleString('en-US')} events with rotation, ${KILLS} kill -9s of the shipper, a server restart`, { skip, timeout: FULL ? 1_800_000 : 300_000 }, async () => {
   const seed = process.env.SHIP_SEED ? Number(process.env.SHIP_SEED) : Math.floor(Math.random() * 2 ** 31);
   console.log(`ship crash test seed: ${seed} (SHIP_SEED=${seed} replays the kill schedule)`);
-  const rand = mulberry32(seed);
+  const rand = rng(seed);
   const ch = await startClickHouse();
   try {
     const file = path.join(tmpDir('lts-shipx-'), 'events.jsonl');

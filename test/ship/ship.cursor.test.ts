@@ -188,18 +188,21 @@ test('server down, then busy (500 Too many parts), then back: batches are retrie
   const proxy = await ChProxy.start(ch.httpPort);
   proxy.mode = 'drop';
   const p = shipCli(['--url', proxy.url, '--file', file, '--database', dbName, '--batch-rows', '100', '--retry-max-ms', '400', '--json']);
-  await sleep(1500);
+  // Each phase lasts until the shipper has met it (a busy machine can start the process late).
+  const until = async (what: string, ok: () => boolean): Promise<void> => {
+    for (const t0 = Date.now(); !ok(); await sleep(50)) if (Date.now() - t0 > 60_000) throw new Error(`timed out waiting: ${what}`);
+  };
+  await until('4 attempts while the server is down', () => proxy.refused >= 4);
   proxy.mode = 'busy';
-  await sleep(1500);
+  await until('2 attempts while it is busy', () => proxy.refused >= 6);
   const refusedBefore = proxy.refused;
+  proxy.failInsertsAfter = proxy.inserts + 3;
   proxy.mode = 'pass';
-  proxy.failInsertsAfter = 3;
-  await sleep(1000);
+  await until('an INSERT refused after 3 went through', () => proxy.refused > refusedBefore);
   proxy.failInsertsAfter = Infinity;
   const r = await p.done;
   await proxy.close();
   assert.equal(r.code, 0, r.stderr);
-  assert.ok(refusedBefore >= 4, `the shipper kept trying while the server was away (${refusedBefore})`);
   const res = JSON.parse(r.stdout) as { shipped: number; retriedBatches: number };
   assert.equal(res.shipped, lineCount(file));
   assert.ok(res.retriedBatches >= 1);

@@ -19,6 +19,7 @@ import type { RepairStep } from '../../src/core/integrity/repair';
 
 const REPAIRER = path.join(ROOT, 'out', 'test', 'fixtures', 'repairer.js');
 import { ledger, ledgerProblems } from '../helpers/ledger';
+import { rng } from '../helpers/random';
 
 const SOAK_MS = Number(process.env.SOAK_MS ?? 35_000);
 /** On a busy machine the chaos goes on (up to this) until enough repairs have finished to mean something. */
@@ -29,17 +30,6 @@ interface RepairOut {
   clean: boolean;
   linesMoved: number;
   recovered: string[];
-}
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 interface Member {
@@ -55,7 +45,7 @@ interface Member {
 test('soak: writers of both backends, Python writers, rotation, retention, repairs from 2 processes, kill -9 of anyone', { timeout: 240_000 }, async (t) => {
   const seed = Number(process.env.SOAK_SEED ?? Math.floor(Math.random() * 2 ** 31));
   console.log(`# soak seed ${seed} (replay the same choices with SOAK_SEED=${seed})`);
-  const rnd = prng(seed);
+  const rnd = rng(seed);
   const dir = tmpDir('lts-soak-');
   const archive = tmpDir('lts-soak-archive-');
   const file = path.join(dir, 'events.jsonl');

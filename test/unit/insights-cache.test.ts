@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { stats, type StatsOptions } from '../../src/core/insights/stats';
 import { CACHE_FORMAT, CACHE_VERSION, cachePathFor } from '../../src/core/insights/cache';
 import { ai, edit, ev, figures, tmpEvents } from '../helpers/statsEvents';
+import { repair } from '../../src/core/integrity/repair';
 
 const NOW = Date.parse('2026-03-10T12:00:00Z');
 const H = 3_600_000;
@@ -63,7 +64,7 @@ test('cache: corrupt, truncated, foreign and forged caches are ignored and rebui
     return Buffer.concat([Buffer.from(header(b)), b]);
   };
   const entry = JSON.parse(body.toString()) as unknown[][];
-  const withAgg = (agg: unknown) => forged([[...entry[0]!.slice(0, 6), agg]]);
+  const withAgg = (agg: unknown) => forged([[...entry[0]!.slice(0, 7), agg]]);
   const cases: Array<[string, Buffer | string, RegExp]> = [
     ['a flipped byte', Buffer.concat([good.subarray(0, good.length - 5), Buffer.from('X'), good.subarray(good.length - 4)]), /checksum mismatch/],
     ['cut in half', good.subarray(0, Math.floor(good.length / 2)), /checksum mismatch|no header/],
@@ -197,4 +198,26 @@ test("cache: a window that read only today's files keeps the entries another wro
   await a.refresh({ since: NOW - 12 * H });
   a.persist();
   assert.deepEqual(entries(), [file], 'an entry whose file is gone is not carried over');
+});
+
+test('cache: a repair that moves bytes (same inode, same ends) invalidates the entry: stats again = a no-cache run', async () => {
+  // Every line the same bytes (a period of L), the damaged line L long too: after the repair and one
+  // more line appended, the file keeps its inode, grows past the cached offset, and the first and last
+  // 4 KiB before that offset are byte for byte what the cache fingerprinted — only the epoch tells.
+  const x = ai(NOW - 2 * H, 'accepted', { 'gen_ai.request.model': 'm', latency_ms: 80 });
+  const junk = 'j'.repeat(x.length - 1) + '\n';
+  const { file } = tmpEvents(x.repeat(200) + junk + x.repeat(200));
+  const before = await run(file);
+  assert.equal(before.unreadableLines, 1);
+  const ino = fs.statSync(file).ino;
+  const r = await repair({ file });
+  assert.equal(r.clean, false, 'the repair moved the damaged line out');
+  fs.appendFileSync(file, x + x);
+  assert.equal(fs.statSync(file).ino, ino, 'repaired in place');
+  const after = await run(file);
+  assert.equal(after.build!.rebuilt, 1, 'the entry made before the repair was not reused');
+  assert.deepEqual(figures(after), figures(await fresh(file)));
+  assert.equal(after.unreadableLines, 0);
+  const warm = await run(file);
+  assert.deepEqual([warm.build!.readBytes, warm.build!.reused], [0, 1], 'the entry made under the new epoch is reused');
 });

@@ -6,19 +6,10 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { LedgerOut, LedgerProblem, LedgerTotals, SessionLedger, SessionTrack } from '../../src/core/integrity/ledger';
+import { intRng as rng } from '../helpers/random';
 
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000_007);
 console.log(`session-ledger: seed ${SEED} (replay with FUZZ_SEED=${SEED})`);
-function rng(seed: number): (n: number) => number {
-  let s = seed >>> 0 || 1;
-  return (n) => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) % n;
-  };
-}
-
 interface Collected extends LedgerOut {
   problems: LedgerProblem[];
   warnings: LedgerProblem[];

@@ -18,19 +18,10 @@ import { chunkBufferSize, forEachLine, LineChunk, rawLine, readLineChunks } from
 import { RawLine, scanLines } from '../../src/core/integrity/reader';
 import { classifyPacket, Packet } from '../../src/core/integrity/packet';
 import { tmpDir } from '../helpers/tmp';
+import { intRng as rng } from '../helpers/random';
 
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000_007);
 console.log(`verify-scanner: seed ${SEED} (replay with FUZZ_SEED=${SEED})`);
-function rng(seed: number): (n: number) => number {
-  let s = seed >>> 0 || 1;
-  return (n) => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) % n;
-  };
-}
-
 /** Seals a body (a JSON object text ending in `}`) as the sink does: crc of the body, then the tail. */
 function seal(body: Buffer): Buffer {
   const crc = crc32(body).toString(16).padStart(8, '0');

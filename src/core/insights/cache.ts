@@ -1,6 +1,6 @@
 /**
  * The statistics cache beside the events file (`<file>.stats-cache`): per file of the set, its
- * identity, how far it was read and its aggregate. It is a convenience, never trusted: a file that is
+ * identity, how far it was read, the set's repair epoch then, and its aggregate. It is a convenience, never trusted: a file that is
  * not ours, not a regular file, a symlink, too big, of another format, version or time zone, or whose
  * body does not match the checksum in its header is ignored (and later replaced). It is written to a
  * new 0600 temp file (O_EXCL|O_NOFOLLOW) and renamed over the old one, so readers see either
@@ -15,7 +15,7 @@ import type { LocalClock } from './clock';
 
 export const CACHE_FORMAT = 'local-telemetry-sink/stats-cache';
 /** Bump when the aggregate's meaning or encoding changes: older caches are then rebuilt. */
-export const CACHE_VERSION = 1;
+export const CACHE_VERSION = 2;
 const MAX_CACHE_BYTES = 64 * 1024 * 1024;
 const STALE_TEMP_MS = 10 * 60_000;
 
@@ -30,6 +30,11 @@ export interface FileEntry {
   mtimeNs: string;
   /** sha256 of the first and last ≤ 4 KiB before `offset`. */
   print: string;
+  /**
+   * The set's repair epoch token when the entry was made (integrity/repair/epoch.ts): repair rewrites
+   * files in place, keeping the inode and maybe the size and both ends; a new token says it ran.
+   */
+  epoch: string;
   agg: FileAgg;
 }
 
@@ -84,8 +89,8 @@ export function parseCache(buf: Buffer, clock: LocalClock): Map<string, FileEntr
   const list = arr(guarded('body', () => JSON.parse(body.toString('utf8')) as unknown), 'body');
   const entries = new Map<string, FileEntry>();
   for (const x of list) {
-    const a = arr(x, 'entry', 7);
-    const e: FileEntry = { path: str(a[0], 'path'), dev: digits(a[1]), ino: digits(a[2]), offset: nat(a[3], 'offset'), mtimeNs: digits(a[4]), print: str(a[5], 'print'), agg: FileAgg.decode(a[6], clock) };
+    const a = arr(x, 'entry', 8);
+    const e: FileEntry = { path: str(a[0], 'path'), dev: digits(a[1]), ino: digits(a[2]), offset: nat(a[3], 'offset'), mtimeNs: digits(a[4]), print: str(a[5], 'print'), epoch: str(a[6], 'epoch'), agg: FileAgg.decode(a[7], clock) };
     entries.set(entryKey(e.dev, e.ino), e);
   }
   return entries;
@@ -98,7 +103,7 @@ function digits(x: unknown): string {
 }
 
 export function serializeCache(entries: Iterable<FileEntry>, clock: LocalClock): Buffer {
-  const list = [...entries].map((e) => [e.path, e.dev, e.ino, e.offset, e.mtimeNs, e.print, e.agg.encode()]);
+  const list = [...entries].map((e) => [e.path, e.dev, e.ino, e.offset, e.mtimeNs, e.print, e.epoch, e.agg.encode()]);
   const body = Buffer.from(JSON.stringify(list));
   const header = JSON.stringify({ format: CACHE_FORMAT, version: CACHE_VERSION, timeZone: clock.timeZone, sha256: sha256(body), bytes: body.length });
   return Buffer.concat([Buffer.from(header + '\n'), body]);

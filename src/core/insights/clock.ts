@@ -33,6 +33,9 @@ export class LocalClock {
   private readonly memo = new Map<number, number>();
   private readonly days = new Map<number, string>();
   private readonly starts = new Map<string, number>();
+  /** The memo's last answer (events come in time order). */
+  private lastQ = NaN;
+  private lastStart = 0;
 
   /** `timeZone` undefined = the process's zone (TZ, else the system's). Throws RangeError on an unknown name. */
   constructor(timeZone?: string) {
@@ -56,8 +59,13 @@ export class LocalClock {
   /** The instant the local hour containing `t` began. */
   hourStart(t: number): number {
     const q = Math.floor(t / QUARTER);
+    if (q === this.lastQ) return this.lastStart;
     const hit = this.memo.get(q);
-    if (hit !== undefined) return hit;
+    if (hit !== undefined) {
+      this.lastQ = q;
+      this.lastStart = hit;
+      return hit;
+    }
     const w = this.wall(t);
     const ms = ((t % 1000) + 1000) % 1000;
     const start = t - (w.mi * 60 + w.s) * 1000 - ms;
@@ -66,6 +74,8 @@ export class LocalClock {
     if (offset % QUARTER === 0) {
       if (this.memo.size > 8192) this.memo.clear();
       this.memo.set(q, start);
+      this.lastQ = q;
+      this.lastStart = start;
     }
     return start;
   }

@@ -1,7 +1,7 @@
 /**
- * The one place a line of the events file becomes an event for statistics. Everything that reads
- * lines for statistics calls a LineParser, so a faster parser (e.g. verify's crc-checked header
- * scanner) can be plugged in without touching the aggregates; it must return the same events.
+ * Where a line of the events file becomes an event for statistics: `parseJsonLine` (JSON.parse of
+ * the whole line) for any line, and `FastEvents` (fastEvent.ts) for lines verify's header scanner
+ * took, which must return the same events (a differential test holds them to it).
  */
 import { field, type Data } from './accumulators';
 
@@ -19,8 +19,10 @@ export interface StatsEvent {
 export type LineParser = (bytes: Buffer) => StatsEvent | undefined;
 
 const TS_RE = /^\d{4}-\d{2}-\d{2}T/;
-const MAX_T = Date.UTC(9999, 11, 31);
-const EMPTY: Data = Object.freeze(Object.create(null) as Data);
+/** Instants past this (and before 1970) make a line unreadable. */
+export const MAX_T = Date.UTC(9999, 11, 31);
+/** `data` of an event whose data is not an object, or not needed. */
+export const EMPTY: Data = Object.freeze(Object.create(null) as Data);
 
 /** The default parser: JSON.parse of the whole line. */
 export const parseJsonLine: LineParser = (bytes) => {

@@ -93,6 +93,17 @@ export function mergeInto<T extends { merge(o: T): void }>(m: Map<string, T>, k:
   t.merge(a);
 }
 
+/**
+ * The members of `data` the aggregates read (through field/amount/text; a unit test checks this list
+ * against the code), and the event types whose data FileAgg.add reads at all: the fast reader takes
+ * only these from the bytes.
+ */
+export const DATA_KEYS: readonly string[] = ['language_id', 'changes', 'chars_inserted', 'chars_deleted', 'duration_ms', 'detection', 'is_local', 'extension', 'gen_ai.provider.name', 'gen_ai.request.model', 'chars', 'lines', 'gen_ai.usage.input_tokens', 'gen_ai.usage.output_tokens', 'latency_ms', 'stats'];
+
+export function usesData(type: string): boolean {
+  return type.startsWith('ai.completion.') || type === 'editor.document.change' || type === 'editor.document.save' || type === 'session.end';
+}
+
 export interface SessionAcc {
   first: number;
   last: number;
@@ -108,6 +119,11 @@ export class FileAgg {
   lines = 0;
   unreadable = 0;
   private readonly kept = new Map<string, Set<string>>();
+  /** The hour bucket used last (events come in time order), forgotten when hours are folded. */
+  private lastHour = NaN;
+  private lastBucket: Bucket | undefined;
+  private lastDims: AiDims | undefined;
+  private lastDimsKey = '';
 
   constructor(private readonly clock: LocalClock) {}
 
@@ -118,6 +134,7 @@ export class FileAgg {
     else this.unreadable++;
   }
 
+  /** Reads `e.data` only for the types usesData names. */
   add(e: StatsEvent): void {
     const h = this.hour(e.t);
     h.seen(e.t);
@@ -133,8 +150,11 @@ export class FileAgg {
 
   private hour(t: number): Bucket {
     const start = this.clock.hourStart(t);
+    if (start === this.lastHour) return this.lastBucket!;
     let h = this.hours.get(start);
     if (!h) this.hours.set(start, (h = new Bucket()));
+    this.lastHour = start;
+    this.lastBucket = h;
     return h;
   }
 
@@ -190,10 +210,20 @@ export class FileAgg {
       detection,
       this.language(d),
     ];
-    const k = JSON.stringify(dims);
+    const k = this.dimsKey(dims);
     let a = h.ai.get(k);
     if (!a) h.ai.set(k, (a = new AiAcc()));
     a.add(kind, detection === 'reported', d);
+  }
+
+  /** JSON of the dims (the group's key), remembered for the last group: events of one group come in runs. */
+  private dimsKey(dims: AiDims): string {
+    const l = this.lastDims;
+    if (!l || l[0] !== dims[0] || l[1] !== dims[1] || l[2] !== dims[2] || l[3] !== dims[3] || l[4] !== dims[4]) {
+      this.lastDims = dims;
+      this.lastDimsKey = JSON.stringify(dims);
+    }
+    return this.lastDimsKey;
   }
 
   /** An edit burst: counts go to the hour it ended in; every minute it spanned is marked active. */
@@ -224,6 +254,8 @@ export class FileAgg {
   /** Folds every hour that ended before `before` into its local day; returns how many. */
   compact(before: number): number {
     let n = 0;
+    this.lastHour = NaN;
+    this.lastBucket = undefined;
     for (const [hs, h] of this.hours) {
       if (hs + HOUR > before) continue;
       const day = this.clock.dayKey(hs);

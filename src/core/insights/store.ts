@@ -9,12 +9,16 @@
  */
 import * as fs from 'node:fs';
 import { createHash } from 'node:crypto';
-import { scanLines } from '../integrity/reader';
+import { IntegrityError } from '../integrity/reader';
 import { openSet } from '../integrity/fileset';
+import { readCanonicalLines } from '../integrity/canonicalLines';
+import { readToken } from '../integrity/repair/epoch';
+import { MAX_LINE_BYTES } from '../sink/envelope';
 import { LocalClock } from './clock';
 import { cachePathFor, entryKey, loadCache, saveCache, StatsCacheError, type FileEntry } from './cache';
 import { FileAgg } from './fileAgg';
-import { parseJsonLine, type LineParser } from './event';
+import { parseJsonLine } from './event';
+import { FastEvents } from './fastEvent';
 import { aiToday, buildReport } from './query';
 import type { AiFigures, RangeName, StatsReport } from './report';
 
@@ -23,7 +27,8 @@ export interface StoreOptions {
   timeZone?: string;
   /** Cache file; null = no cache on disk. Default `<file>.stats-cache`. */
   cacheFile?: string | null;
-  parser?: LineParser;
+  /** false: every line through JSON.parse, none through verify's header scanner (same figures; tests compare). */
+  fast?: boolean;
   /** The clock hours are folded into days by (tests); default Date.now. */
   now?: () => number;
 }
@@ -45,6 +50,8 @@ export interface BuildInfo {
   skipped: number;
   readBytes: number;
   totalBytes: number;
+  /** Lines read this time that verify's header scanner took (the rest were parsed in full). */
+  fastPath: number;
   elapsedMs: number;
   /** "off", "memory", "loaded", or why the cache on disk was not used (e.g. "missing"). */
   cache: string;
@@ -54,6 +61,8 @@ export interface BuildInfo {
 }
 
 const PRINT_BYTES = 4096;
+/** How long refresh waits before its one retry after ERR_CHANGED. */
+const RETRY_CHANGED_MS = 250;
 /** Hours older than this are folded into days (the 24 h range never needs them). */
 const KEEP_HOURS_MS = 2 * 86_400_000;
 
@@ -75,7 +84,7 @@ interface Plan {
 export class StatsStore {
   readonly clock: LocalClock;
   private readonly cacheFile: string | null;
-  private readonly parse: LineParser;
+  private readonly fast: FastEvents | undefined;
   private entries = new Map<string, FileEntry>();
   private cacheState: string | undefined;
   private dirty = false;
@@ -86,26 +95,49 @@ export class StatsStore {
   constructor(readonly file: string, opts: StoreOptions = {}) {
     this.clock = new LocalClock(opts.timeZone);
     this.cacheFile = opts.cacheFile === undefined ? cachePathFor(file) : opts.cacheFile;
-    this.parse = opts.parser ?? parseJsonLine;
+    this.fast = opts.fast === false ? undefined : new FastEvents();
     this.now = opts.now ?? Date.now;
   }
 
+  /**
+   * Brings the aggregates up to date. When a repair moved bytes while they were read (ERR_CHANGED,
+   * see integrity/repair/epoch.ts) it starts over once, a moment later (a repair holds the lock
+   * while it works); the new epoch then makes every file of the set read from 0. A second
+   * ERR_CHANGED (a repair still running, or interrupted) is the caller's to report.
+   */
   async refresh(opts: RefreshOptions = {}): Promise<BuildInfo> {
+    try {
+      return await this.refreshOnce(opts);
+    } catch (err) {
+      if (!(err instanceof IntegrityError && err.code === 'ERR_CHANGED') || opts.signal?.aborted) throw err;
+      await new Promise((r) => setTimeout(r, RETRY_CHANGED_MS));
+      return this.refreshOnce(opts);
+    }
+  }
+
+  private async refreshOnce(opts: RefreshOptions): Promise<BuildInfo> {
     const t0 = Date.now();
     this.loadOnce();
-    const info: BuildInfo = { files: [], reused: 0, extended: 0, rebuilt: 0, skipped: 0, readBytes: 0, totalBytes: 0, elapsedMs: 0, cache: this.cacheState! };
+    const info: BuildInfo = { files: [], reused: 0, extended: 0, rebuilt: 0, skipped: 0, readBytes: 0, totalBytes: 0, fastPath: 0, elapsedMs: 0, cache: this.cacheState! };
+    const fastBefore = this.fast?.taken ?? 0;
+    // The set's repair epoch, before any file is sized: an entry made under another one is stale.
+    const epoch = epochToken(this.file);
     const set = await openSet(this.file, true);
     let changed = false;
     try {
       const seen = new Set<string>();
       // Bytes left to read, for progress: rotated files are opened one at a time, so this is planned
       // from their identities and sizes as listed.
-      const toRead = set.files.reduce((a, f) => a + Math.max(0, f.size - (this.entries.get(entryKey(String(f.dev), String(f.ino)))?.offset ?? 0)), 0);
+      const have = (dev: number, ino: number): number => {
+        const e = this.entries.get(entryKey(String(dev), String(ino)));
+        return e && e.epoch === epoch ? e.offset : 0;
+      };
+      const toRead = set.files.reduce((a, f) => a + Math.max(0, f.size - have(f.dev, f.ino)), 0);
       const next = new Map<string, FileEntry>();
       const current: FileEntry[] = [];
       for (let i = 0; i < set.files.length; i++) {
         const read = await set.withFile(i, async (fd, f) => {
-          const p = this.plan({ path: f.path, fd, size: f.size }, f.live && f.path === this.file, opts.since, seen);
+          const p = this.plan({ path: f.path, fd, size: f.size }, f.live && f.path === this.file, { since: opts.since, seen, epoch });
           if (!p) {
             info.skipped++;
             return;
@@ -132,6 +164,7 @@ export class StatsStore {
       set.close();
     }
     if (changed) this.dirty = true;
+    info.fastPath = (this.fast?.taken ?? 0) - fastBefore;
     info.elapsedMs = Date.now() - t0;
     return info;
   }
@@ -194,21 +227,22 @@ export class StatsStore {
   }
 
   /** What to do with one file: continue its entry, start it afresh, or (undefined) leave it out. */
-  private plan(snap: Snapshot, live: boolean, since: number | undefined, seen: Set<string>): Plan | undefined {
+  private plan(snap: Snapshot, live: boolean, o: { since: number | undefined; seen: Set<string>; epoch: string }): Plan | undefined {
     const st = fs.fstatSync(snap.fd, { bigint: true });
     const dev = String(st.dev);
     const ino = String(st.ino);
     const mtimeNs = String(st.mtimeNs);
     // The same inode twice (a hard link under a second rotated name) is read once.
-    if (seen.has(entryKey(dev, ino))) return undefined;
-    seen.add(entryKey(dev, ino));
+    if (o.seen.has(entryKey(dev, ino))) return undefined;
+    o.seen.add(entryKey(dev, ino));
     const old = this.entries.get(entryKey(dev, ino));
-    if (old && old.offset <= snap.size && (old.offset < snap.size || old.mtimeNs === mtimeNs) && old.print === fingerprint(snap.fd, old.offset)) {
+    // A repair rewrites files in place (same inode, maybe the same size and ends): its epoch tells.
+    if (old && old.epoch === o.epoch && old.offset <= snap.size && (old.offset < snap.size || old.mtimeNs === mtimeNs) && old.print === fingerprint(snap.fd, old.offset)) {
       old.path = snap.path;
       return { snap, entry: old, fresh: false, live };
     }
-    if (since !== undefined && Number(st.mtimeMs) < since) return undefined;
-    return { snap, entry: { path: snap.path, dev, ino, offset: 0, mtimeNs, print: fingerprint(snap.fd, 0), agg: new FileAgg(this.clock) }, fresh: true, live };
+    if (o.since !== undefined && Number(st.mtimeMs) < o.since) return undefined;
+    return { snap, entry: { path: snap.path, dev, ino, offset: 0, mtimeNs, print: fingerprint(snap.fd, 0), epoch: o.epoch, agg: new FileAgg(this.clock) }, fresh: true, live };
   }
 
   /**
@@ -219,25 +253,34 @@ export class StatsStore {
     const { snap, entry } = p;
     const agg = entry.agg;
     const start = entry.offset;
+    const fast = this.fast;
     let end = start;
-    await scanLines(
-      snap.path,
-      snap.size,
-      (l) => {
-        if (!l.terminated) {
-          if (p.live) return;
+    await readCanonicalLines(
+      { fd: snap.fd, path: snap.path, start, end: snap.size, maxLine: MAX_LINE_BYTES, fast: fast !== undefined, signal, onProgress: progress },
+      {
+        canonical: (b, s, e, f, _line, offset) => {
+          const ev = fast!.event(b, f);
+          if (!ev) return false;
           agg.lines++;
-          agg.unreadable++;
-          end = snap.size;
-          return;
-        }
-        end = l.offset + l.length + 1;
-        if (l.truncated) {
-          agg.lines++;
-          agg.unreadable++;
-        } else agg.addLine(l.bytes, this.parse);
+          agg.add(ev);
+          end = offset + (e - s) + 1;
+          return true;
+        },
+        other: (l) => {
+          if (!l.terminated) {
+            if (p.live) return;
+            agg.lines++;
+            agg.unreadable++;
+            end = snap.size;
+            return;
+          }
+          end = l.offset + l.length + 1;
+          if (l.truncated) {
+            agg.lines++;
+            agg.unreadable++;
+          } else agg.addLine(l.bytes, parseJsonLine);
+        },
       },
-      { fd: snap.fd, start, bufferCap: 1024 * 1024, signal, onProgress: (pos) => progress(pos - start) },
     );
     entry.offset = end;
     entry.mtimeNs = String(fs.fstatSync(snap.fd, { bigint: true }).mtimeNs);
@@ -258,6 +301,15 @@ export class StatsStore {
       const e = err as StatsCacheError;
       return { written: false, cacheWriteError: { code: e.code ?? 'ERR_CACHE_WRITE', message: e.message, ...(e.sysCode ? { sysCode: e.sysCode } : {}) } };
     }
+  }
+}
+
+/** The set's repair epoch token ('none' before the first repair). */
+function epochToken(file: string): string {
+  try {
+    return readToken(file);
+  } catch (err) {
+    throw new IntegrityError('ERR_READ', `cannot read the repair epoch next to ${file}: ${(err as Error).message}`, err);
   }
 }
 

@@ -1,5 +1,5 @@
 /**
- * Streams [0, end) of an open file as line-aligned chunks through a fixed set of buffers: each
+ * Streams [start, end) of an open file as line-aligned chunks through a fixed set of buffers: each
  * chunk is a buffer whose bytes [0, used) are whole lines, every one ending in \n. The partial line
  * at the end of a read moves to the front of the next buffer, so no line is ever copied on its own.
  * The next read is issued before a chunk is handed over, so reading and checking overlap.
@@ -26,6 +26,8 @@ export interface LineChunk {
 export interface ChunkReadOptions {
   fd: number;
   path: string;
+  /** Read from here (a line start; default 0) to `end`. */
+  start?: number;
   end: number;
   maxLine: number;
   /** A free buffer from the caller's pool (all of one size, > maxLine). */
@@ -64,8 +66,8 @@ function lastNewline(b: Uint8Array, filled: number): number {
 export async function readLineChunks(o: ChunkReadOptions): Promise<void> {
   let cur = await o.acquire();
   let filled = 0;
-  let base = 0; // file offset of cur[0]
-  let pos = 0; // next file offset to read
+  let base = o.start ?? 0; // file offset of cur[0]
+  let pos = base; // next file offset to read
   let end = o.end;
   const fill = async (): Promise<void> => {
     const n = await readAt(o, cur, filled, Math.min(cur.length - filled, end - pos), pos);

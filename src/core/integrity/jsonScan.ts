@@ -252,7 +252,7 @@ export function memberOf(b: Uint8Array, p: number, end: number, key: Uint8Array)
 }
 
 /** Any JSON value at i (already known valid): its end, or -1. */
-function skipValue(b: Uint8Array, i: number, end: number): number {
+export function skipValue(b: Uint8Array, i: number, end: number): number {
   const c = b[i];
   if (c !== 0x7b && c !== 0x5b) return scalar(b, i, end);
   if (c === 0x7b) return skipJsonObject(b, i, end);

@@ -93,6 +93,22 @@ class LineCarry {
   }
 }
 
+/** Positional reads of `file` through its own handle, or through `fd` (which the caller closes). */
+async function positionalReader(file: string, fd: number | undefined): Promise<{ read: (b: Buffer, length: number, position: number) => Promise<{ bytesRead: number }>; close: () => Promise<void> }> {
+  if (fd !== undefined) {
+    const read = (buffer: Buffer, length: number, position: number): Promise<{ bytesRead: number }> =>
+      new Promise((resolve, reject) => fs.read(fd, buffer, 0, length, position, (err, bytesRead) => (err ? reject(err) : resolve({ bytesRead }))));
+    return { read, close: async () => undefined };
+  }
+  let fh: fs.promises.FileHandle;
+  try {
+    fh = await fs.promises.open(file, 'r');
+  } catch (err) {
+    throw readError(file, err);
+  }
+  return { read: (buffer, length, position) => fh.read(buffer, 0, length, position), close: () => fh.close() };
+}
+
 /**
  * Streams lines of `file` in [start, end) in bounded memory (one chunk plus at most cap+1 bytes of
  * one line). Returns the number of the last line seen (0 when none).
@@ -100,19 +116,7 @@ class LineCarry {
 export async function scanLines(file: string, end: number, onLine: (l: RawLine) => LineAction, opts: ScanOptions = {}): Promise<number> {
   const cap = opts.bufferCap ?? DEFAULT_BUFFER_CAP;
   const chunkSize = opts.chunkSize ?? 4 * 1024 * 1024;
-  let fh: fs.promises.FileHandle | undefined;
-  if (opts.fd === undefined) {
-    try {
-      fh = await fs.promises.open(file, 'r');
-    } catch (err) {
-      throw readError(file, err);
-    }
-  }
-  const fd = opts.fd;
-  const read = (buffer: Buffer, length: number, position: number): Promise<{ bytesRead: number }> =>
-    fh
-      ? fh.read(buffer, 0, length, position)
-      : new Promise((resolve, reject) => fs.read(fd!, buffer, 0, length, position, (err, bytesRead) => (err ? reject(err) : resolve({ bytesRead }))));
+  const { read, close } = await positionalReader(file, opts.fd);
   const buf = Buffer.allocUnsafe(Math.max(1, Math.min(chunkSize, end)));
   const carry = new LineCarry(cap);
   let lineNo = opts.firstLine ?? 0;
@@ -163,9 +167,9 @@ export async function scanLines(file: string, end: number, onLine: (l: RawLine) 
       await hand({ line: ++lineNo, offset: lineStart, bytes: line.bytes, terminated: false, truncated: line.truncated, length: line.length });
     }
   } finally {
-    await fh?.close();
+    await close();
   }
-  const epoch = opts.epoch ?? (fd !== undefined ? epochOfFd(fd) : undefined);
+  const epoch = opts.epoch ?? (opts.fd !== undefined ? epochOfFd(opts.fd) : undefined);
   const changed = epoch && changedSince(epoch);
   if (changed) throw new IntegrityError('ERR_CHANGED', changed);
   return lineNo - (opts.firstLine ?? 0);

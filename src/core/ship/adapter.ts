@@ -5,8 +5,13 @@
  */
 import * as fs from 'node:fs';
 import { classifyLine, excerpt, Verdict } from '../integrity/classify';
-import { IntegrityError, RawLine, scanLines } from '../integrity/reader';
+import { IntegrityError, RawLine } from '../integrity/reader';
 import { FileSet, openSet } from '../integrity/fileset';
+import { readToken } from '../integrity/repair/epoch';
+import { readCanonicalLines, type CanonicalVisitor } from '../integrity/canonicalLines';
+export { DataPicker } from '../integrity/dataPick';
+export type { CanonicalFields } from '../integrity/scanner';
+export type { CanonicalVisitor };
 import { listRotated } from '../sink/rotation';
 import { MAX_LINE_BYTES } from '../sink/envelope';
 import { ShipError } from './errors';
@@ -25,6 +30,7 @@ export interface Snapshot {
 function toShipError(err: unknown): unknown {
   if (!(err instanceof IntegrityError)) return err;
   if (err.code === 'ERR_CANCELLED') return new ShipError('ERR_CANCELLED', 'cancelled');
+  if (err.code === 'ERR_CHANGED') return new ShipError('ERR_CHANGED', err.message, err);
   return new ShipError('ERR_READ', err.message, err);
 }
 
@@ -49,6 +55,19 @@ export async function openShipSet(file: string, lockTimeoutMs: number): Promise<
   }
 }
 
+/**
+ * The set's repair epoch token ('none' before the first repair; see integrity/repair/epoch.ts). Read
+ * before the set is opened (sized): a repair after this read changes it, so a cursor stamped with it
+ * is never newer than the bytes it points into.
+ */
+export function epochToken(file: string): string {
+  try {
+    return readToken(file);
+  } catch (err) {
+    throw new ShipError('ERR_READ', `cannot read the repair epoch next to ${file}: ${(err as Error).message}`, err);
+  }
+}
+
 export function closeShipSet(set: FileSet | undefined): void {
   set?.close();
 }
@@ -69,15 +88,19 @@ export interface ScanFrom {
   start: number;
   /** Lines before `start` (so line numbers match verify's). */
   firstLine: number;
-  chunkSize?: number;
   signal?: AbortSignal;
   afterChunk?: () => Promise<void> | void;
 }
 
-/** Hands over every line of the snapshot from `start` (a line start) to its size. */
-export async function scanFrom(snap: Snapshot, o: ScanFrom, onLine: (l: RawLine) => void): Promise<void> {
+/**
+ * Hands over every line of the snapshot from `start` (a line start) to its size, in line-aligned
+ * chunks of ~1 MiB (verify's reader): lines verify's header scanner takes (crc-verified canonical
+ * envelopes) go to `v.canonical` with their fields; the rest (or what it declines) to `v.other` as
+ * scanLines hands them over. `fast: false` sends every line to `other`.
+ */
+export async function scanCanonicalFrom(snap: Snapshot, o: ScanFrom & { fast?: boolean }, v: CanonicalVisitor): Promise<void> {
   try {
-    await scanLines(snap.path, snap.size, onLine, { fd: snap.fd, start: o.start, firstLine: o.firstLine, bufferCap: MAX_LINE_BYTES, chunkSize: o.chunkSize, signal: o.signal, afterChunk: o.afterChunk });
+    await readCanonicalLines({ fd: snap.fd, path: snap.path, start: o.start, end: snap.size, firstLine: o.firstLine, maxLine: MAX_LINE_BYTES, fast: o.fast, signal: o.signal, afterChunk: o.afterChunk }, v);
   } catch (err) {
     throw toShipError(err);
   }

@@ -55,6 +55,11 @@ export interface Cursor {
   file: string;
   destination: string;
   files: FileEntry[];
+  /**
+   * The set's repair epoch token when the offsets were taken (absent in cursors written before it
+   * existed: read as 'none'). Another token now = a repair rewrote files in place since.
+   */
+  epoch?: string;
   totals: Totals;
   /** ts of the last acknowledged event in write order. */
   lastTs?: string;
@@ -99,6 +104,7 @@ export function checkCursor(c: unknown, file: string, destination: string): stri
   if (x.file !== file) return `it belongs to ${JSON.stringify(x.file)}, not ${JSON.stringify(file)}`;
   if (x.destination !== destination) return `it belongs to ${JSON.stringify(x.destination)}, not ${JSON.stringify(destination)}`;
   if (!Array.isArray(x.files)) return 'no files list';
+  if (x.epoch !== undefined && (typeof x.epoch !== 'string' || x.epoch.length > 64)) return 'epoch is malformed';
   for (let i = 0; i < x.files.length; i++) {
     const why = checkEntry(x.files[i], i);
     if (why) return why;

@@ -13,7 +13,9 @@ export type ShipErrorCode =
   | 'ERR_SCHEMA'
   | 'ERR_GAVE_UP'
   | 'ERR_CANCELLED'
-  | 'ERR_READ';
+  | 'ERR_READ'
+  /** A repair rewrote the set while a pass read it (or is still running): the pass is run again. */
+  | 'ERR_CHANGED';
 
 export class ShipError extends Error {
   readonly code: ShipErrorCode;

@@ -7,9 +7,10 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { ShipError } from './errors';
 import { openNoFollow } from './safeFs';
+import { linkNewSecret } from '../sink/safefs';
 import type { IdentityMode } from './settings';
 
 
@@ -36,25 +37,10 @@ export function loadSalt(eventsFile: string, env: NodeJS.ProcessEnv = process.en
   const p = saltPath(eventsFile);
   const have = readSalt(p);
   if (have) return have;
-  const tmp = `${p}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
-    const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
-    try {
-      fs.writeSync(fd, randomBytes(32).toString('hex') + '\n');
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    try {
-      fs.linkSync(tmp, p);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err; // another shipper made it first
-    }
+    linkNewSecret(p); // false: another shipper made it first, read theirs
   } catch (err) {
-    if (err instanceof ShipError) throw err;
     throw new ShipError('ERR_SHIP_CONFIG', `cannot create the salt file ${p}: ${(err as Error).message}`, err);
-  } finally {
-    fs.rmSync(tmp, { force: true });
   }
   const made = readSalt(p);
   if (!made) throw new ShipError('ERR_SHIP_CONFIG', `salt file ${p} vanished right after it was made`);

@@ -5,12 +5,12 @@
  * the live file is being written and waits for the next pass.
  */
 import * as fs from 'node:fs';
-import { closeShipSet, excerpt, judge, openShipSet, RawLine, scanFrom, withShipFile } from './adapter';
+import { closeShipSet, epochToken, excerpt, judge, openShipSet, RawLine, scanCanonicalFrom, withShipFile } from './adapter';
 import type { Batcher, Mark } from './batch';
 import type { Cursor, Gap } from './cursor';
-import { describe, PlanItem, Present, reconcile } from './plan';
-import type { Snapshot } from './adapter';
-import { toRow } from './rows';
+import { afterRepair, describe, PlanItem, Present, reconcile } from './plan';
+import type { CanonicalFields, Snapshot } from './adapter';
+import { FastRows, toRow } from './rows';
 
 export interface Problem {
   file: string;
@@ -27,7 +27,6 @@ export interface PassHost {
   readonly cursor: Cursor;
   readonly signal?: AbortSignal;
   readonly lockTimeoutMs: number;
-  readonly chunkSize: number;
   /** The origin column's value, TSV-escaped. */
   readonly origin: string;
   readonly batcher: Batcher;
@@ -37,6 +36,8 @@ export interface PassHost {
   problem(p: Problem): void;
   /** Bytes this pass has to go through (for "N events behind"). */
   planned(bytes: number): void;
+  /** Rows of canonical lines made from their bytes (verify's fast path); absent: every line judged in full. */
+  readonly fast?: FastRows;
 }
 
 export interface PassResult {
@@ -54,6 +55,7 @@ function atLineStart(fd: number, offset: number): boolean {
 }
 
 export async function shipPass(h: PassHost): Promise<PassResult> {
+  const epoch = epochToken(h.file); // before the set is sized (see epochToken)
   const set = await openShipSet(h.file, h.lockTimeoutMs);
   const res: PassResult = { liveSkipped: false };
   try {
@@ -66,12 +68,21 @@ export async function shipPass(h: PassHost): Promise<PassResult> {
       const live = set.files[i]!.live && set.files[i]!.path === h.file;
       await withShipFile(set, i, (snap) => void present.push(describe(snap, i, live)));
     }
-    const plan = reconcile(h.cursor.files, present);
+    // A repair since the cursor was written moved bytes: its files are shipped again from 0.
+    const repaired = (h.cursor.epoch ?? 'none') !== epoch;
+    let entries = h.cursor.files;
+    if (repaired) {
+      const a = afterRepair(entries, present);
+      entries = a.entries;
+      for (const name of a.reset) h.reshipped(name, 'a repair rewrote the set in place since it was shipped (the repair epoch changed)');
+    }
+    h.cursor.epoch = epoch;
+    const plan = reconcile(entries, present);
     const before = JSON.stringify(h.cursor.files.map((e) => [e.dev, e.ino, e.first, e.name]));
     h.cursor.files = plan.items.map((i) => i.entry);
     if (plan.gaps.length) h.gaps(plan.gaps);
     for (const name of plan.replaced) h.reshipped(name, 'rewritten in place (a new file under the same name with the same first event, e.g. by repair)');
-    if (plan.gaps.length || plan.replaced.length || before !== JSON.stringify(h.cursor.files.map((e) => [e.dev, e.ino, e.first, e.name]))) h.saveCursor();
+    if (repaired || plan.gaps.length || plan.replaced.length || before !== JSON.stringify(h.cursor.files.map((e) => [e.dev, e.ino, e.first, e.name]))) h.saveCursor();
     const live = plan.items.find((i) => i.present.live);
     if (live) res.live = { ino: live.present.ino, size: live.present.size };
     const todo = plan.items.filter((i) => {
@@ -111,5 +122,12 @@ async function shipFile(h: PassHost, it: PlanItem, snap: Snapshot): Promise<void
     }
     b.add(toRow(v.env, l.bytes, v.crc === true, h.origin), mark, v.env.ts);
   };
-  await scanFrom(snap, { start, firstLine: line, chunkSize: h.chunkSize, signal: h.signal, afterChunk: () => (b.waiting ? b.pump() : undefined) }, onLine);
+  const fast = h.fast;
+  const canonical = (buf: Buffer, s: number, e: number, f: CanonicalFields, ln: number, off: number): boolean => {
+    const row = fast!.row(buf, s, e, f, h.origin);
+    if (row === undefined) return false;
+    b.add(row, { entry, offset: off + (e - s) + 1, line: ln }, fast!.ts);
+    return true;
+  };
+  await scanCanonicalFrom(snap, { start, firstLine: line, signal: h.signal, fast: fast !== undefined, afterChunk: () => (b.waiting ? b.pump() : undefined) }, { canonical, other: onLine });
 }

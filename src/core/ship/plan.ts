@@ -110,3 +110,21 @@ export function reconcile(entries: readonly FileEntry[], present: readonly Prese
   }
   return { items, gaps, replaced };
 }
+
+/**
+ * A repair rewrote files of the set in place since the cursor was written (the epoch token changed):
+ * offsets no longer point where they did. Every entry whose inode is still present starts over at 0
+ * (rows already sent collapse under FINAL) and takes the file's first line as it is now (a repaired
+ * first line is the same file, not a gap). Entries of files that are gone keep their figures.
+ * Returns the entries and the names of files that had something shipped (they are sent again).
+ */
+export function afterRepair(entries: readonly FileEntry[], present: readonly Present[]): { entries: FileEntry[]; reset: string[] } {
+  const reset: string[] = [];
+  const out = entries.map((e) => {
+    const p = present.find((x) => x.dev === e.dev && x.ino === e.ino);
+    if (!p) return e;
+    if (e.offset > 0) reset.push(p.name);
+    return { ...e, first: p.first, offset: 0, line: 0 };
+  });
+  return { entries: out, reset };
+}

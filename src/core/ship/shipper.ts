@@ -14,9 +14,9 @@ import { Cursor, Gap, newCursor, readCursor, removeCursor, shipPaths, writeCurso
 import { ensureSchema } from './ddl';
 import { describeShipError, ShipError } from './errors';
 import { originValue } from './identity';
-import { COLUMNS, tsv } from './rows';
+import { COLUMNS, FastRows, tsv } from './rows';
 import type { IdentityMode } from './settings';
-import { PassHost, Problem, shipPass } from './pass';
+import { PassHost, PassResult, Problem, shipPass } from './pass';
 import { DEFAULT_RETRY, RetryPolicy, sleep, withRetry } from './retry';
 import { removeStaleTemps } from './safeFs';
 import { emptyStatus, fromCursor, ShipStatus } from './status';
@@ -35,8 +35,9 @@ export interface ShipOptions {
   pollMs?: number;
   batchRows?: number;
   batchBytes?: number;
-  chunkSize?: number;
   retry?: Partial<RetryPolicy>;
+  /** false: every line parsed and checked in full, none taken by verify's header scanner (same rows; tests and the benchmark compare). */
+  fast?: boolean;
   identity?: IdentityMode;
   resetCursor?: boolean;
   lockTimeoutMs?: number;
@@ -61,6 +62,8 @@ export interface ShipResult {
   problemsTotal: number;
   gaps: Gap[];
   reshipped: number;
+  /** Passes run again because a repair rewrote the set while they read it (ERR_CHANGED). */
+  changedPasses: number;
   shippedUpTo?: string;
   elapsedMs: number;
   rowsPerSecond: number;
@@ -76,6 +79,9 @@ export interface ShipResult {
 export const DEFAULT_BATCH_ROWS = 25_000;
 const INSERT_COLUMNS = COLUMNS.map((c) => c.name);
 export const DEFAULT_BATCH_BYTES = 8 << 20;
+/** Passes tried when a repair keeps changing the set (~25 s in all), without --follow. */
+const CHANGED_TRIES = 15;
+const CHANGED_WAIT_MS = 250;
 
 export class Shipper {
   readonly file: string;
@@ -97,7 +103,7 @@ export class Shipper {
     this.status = emptyStatus(this.ch.label, 'shipping');
     this.retry = { ...DEFAULT_RETRY, ...(o.follow ? {} : { giveUpMs: 300_000 }), ...o.retry };
     this.log = o.log ?? (() => undefined);
-    this.result = { file: this.file, destination: this.ch.label, cursor: this.paths.cursor, caughtUp: false, stopped: false, shipped: 0, batches: 0, retriedBatches: 0, invalid: 0, invalidByCode: {}, problems: [], problemsTotal: 0, gaps: [], reshipped: 0, elapsedMs: 0, rowsPerSecond: 0, cpuMs: 0, maxRssMB: 0 };
+    this.result = { file: this.file, destination: this.ch.label, cursor: this.paths.cursor, caughtUp: false, stopped: false, shipped: 0, batches: 0, retriedBatches: 0, invalid: 0, invalidByCode: {}, problems: [], problemsTotal: 0, gaps: [], reshipped: 0, changedPasses: 0, elapsedMs: 0, rowsPerSecond: 0, cpuMs: 0, maxRssMB: 0 };
   }
 
   /** Ships until caught up (or, with `follow`, until the signal aborts). Throws ShipError on failure. */
@@ -136,7 +142,7 @@ export class Shipper {
     let busyPasses = 0;
     for (;;) {
       this.setPhase('catching_up');
-      const r = await shipPass(host);
+      const r = await this.settledPass(host);
       last = r.live;
       lastPassAt = Date.now();
       busyPasses = r.liveSkipped ? busyPasses + 1 : 0;
@@ -165,6 +171,27 @@ export class Shipper {
     this.result.caughtUp = true;
   }
 
+  /**
+   * A pass that met a repair (ERR_CHANGED: it rewrote the set while it was read, or is running, or was
+   * interrupted) is run again, never skipped: the new epoch makes the next pass read the rewritten
+   * files from 0. What was read before is made durable first (valid events; its offsets carry the old
+   * epoch). Without --follow it gives up after CHANGED_TRIES with the error (exit code from ERR_CHANGED).
+   */
+  private async settledPass(host: PassHost): Promise<PassResult> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await shipPass(host);
+      } catch (err) {
+        if (!(err instanceof ShipError && err.code === 'ERR_CHANGED')) throw err;
+        await host.batcher.flush();
+        this.result.changedPasses++;
+        if (!this.o.follow && attempt >= CHANGED_TRIES) throw err;
+        this.log('warn', `${err.message} (pass ${attempt}); reading again`);
+        await sleep(Math.min(CHANGED_WAIT_MS * attempt, 2000), this.o.signal);
+      }
+    }
+  }
+
   private host(origin: string): PassHost {
     const batcher = new Batcher({ send: (body) => this.send(body), commit: (b) => this.commit(b) }, this.o.batchRows ?? DEFAULT_BATCH_ROWS, this.o.batchBytes ?? DEFAULT_BATCH_BYTES);
     const maxProblems = this.o.maxProblems ?? 100;
@@ -173,9 +200,9 @@ export class Shipper {
       cursor: this.cursor,
       signal: this.o.signal,
       lockTimeoutMs: this.o.lockTimeoutMs ?? 10_000,
-      chunkSize: this.o.chunkSize ?? 1 << 20,
       origin,
       batcher,
+      fast: this.o.fast === false ? undefined : new FastRows(),
       saveCursor: () => writeCursor(this.paths.cursor, this.cursor),
       gaps: (g) => this.gaps(g),
       reshipped: (name, why) => {

@@ -169,3 +169,29 @@ export function replaceFile(file: string, data: string): void {
 export function sysMessage(err: unknown): string {
   return describe(err).replace(/, \w+ '.*'$/, '');
 }
+
+/**
+ * Creates `file` holding 32 fresh random bytes as hex, atomically: a complete 0600 temp file (made
+ * with O_EXCL, never through a symlink, fsynced) hard-linked into place, which never replaces an
+ * existing file, so racing processes read either nothing or one whole secret. False when another
+ * process made it first; the temp file is always removed; other OS errors are thrown.
+ */
+export function linkNewSecret(file: string): boolean {
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | (fs.constants.O_NOFOLLOW ?? 0), 0o600);
+    try {
+      fs.writeSync(fd, randomBytes(32).toString('hex') + '\n');
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.linkSync(tmp, file);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
+}

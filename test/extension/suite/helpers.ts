@@ -1,7 +1,6 @@
 import * as vscode from 'vscode';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
-import * as net from 'node:net';
 import type { Runtime } from '../../../src/runtime';
 import type { StatusBar } from '../../../src/ui/statusBar';
 import type { IngestServer } from '../../../src/core/ingest/http';
@@ -82,17 +81,7 @@ export function measure(key: string, value: unknown): void {
   if (m) m[key] = value;
 }
 
-/** A port the OS says is free (fixed ports collide when two test runs share a machine). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
+export { freePort } from '../../helpers/ports';
 
 export interface Posted {
   status: number;
