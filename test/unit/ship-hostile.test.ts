@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ClickHouseHttp, serverError } from '../../src/core/ship/clickhouse';
+import { cleartextWarning, ClickHouseHttp, serverError } from '../../src/core/ship/clickhouse';
 import { ShipError } from '../../src/core/ship/errors';
 
 async function withServer(handler: http.RequestListener, fn: (url: string) => Promise<void>): Promise<void> {
@@ -96,4 +96,15 @@ test('hostile server: a redirect is not followed and says so', async () => {
       ch.close();
     }
   });
+});
+
+test('a password sent over plain http:// to another host is warned about (loopback and https are not)', () => {
+  const d = { database: 'd', table: 't', password: 'pw' };
+  const warn = (url: string, password = 'pw'): string | undefined => cleartextWarning({ ...d, url, password });
+  assert.match(warn('http://clickhouse.lan:8123') ?? '', /unencrypted.*clickhouse\.lan.*https:\/\//);
+  assert.match(warn('http://10.0.0.5:8123/ch') ?? '', /10\.0\.0\.5/);
+  assert.match(warn('http://[fe80::1]:8123') ?? '', /unencrypted/);
+  for (const ok of ['https://clickhouse.lan:8443', 'http://127.0.0.1:8123', 'http://127.9.9.9:8123', 'http://localhost:8123', 'http://[::1]:8123']) assert.equal(warn(ok), undefined, ok);
+  assert.equal(warn('http://clickhouse.lan:8123', ''), undefined);
+  assert.doesNotMatch(warn('http://clickhouse.lan:8123') ?? '', /pw/);
 });

@@ -46,6 +46,19 @@ export function checkDestination(d: Destination): { base: URL; label: string } {
   return { base, label: `${base.protocol}//${base.host}${path}/${d.database}.${d.table}` };
 }
 
+/**
+ * HTTP Basic auth is only encoded, not encrypted: a password sent over plain http:// to anything but
+ * this machine can be read on the way. Shipping still works (a LAN may be trusted); this says so.
+ */
+export function cleartextWarning(d: Destination): string | undefined {
+  if (!d.password) return undefined;
+  const u = new URL(d.url);
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  const loopback = host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+  if (u.protocol !== 'http:' || loopback) return undefined;
+  return `the ClickHouse password travels unencrypted over http:// to ${u.host}: use https:// unless the network between is trusted`;
+}
+
 /** ClickHouse error codes that waiting will not cure (auth, syntax, schema, unparsable rows). */
 const PERMANENT = new Set([
   6, 16, 26, 27, 36, 38, 41, 44, 47, 53, 62, 69, 70, 72, 117, 164, 192, 193, 194, 195, 407, 497, 516,
