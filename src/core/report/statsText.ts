@@ -19,6 +19,11 @@ export function safe(s: string): string {
   });
 }
 
+/** CSV for a terminal: each record's text through `safe`; the CR LF between records stays. */
+export function terminalCsv(csv: string): string {
+  return csv.split('\r\n').map(safe).join('\r\n');
+}
+
 export function formatStats(s: StatsReport): string {
   const out: string[] = [];
   const span = s.range.from ? ` from ${s.range.from.slice(0, 16).replace('T', ' ')} UTC` : '';
