@@ -9,6 +9,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cleartextWarning, ClickHouseHttp, serverError } from '../../src/core/ship/clickhouse';
 import { ShipError } from '../../src/core/ship/errors';
+import { ensureSchema } from '../../src/core/ship/ddl';
 
 async function withServer(handler: http.RequestListener, fn: (url: string) => Promise<void>): Promise<void> {
   const srv = http.createServer(handler);
@@ -107,4 +108,24 @@ test('a password sent over plain http:// to another host is warned about (loopba
   for (const ok of ['https://clickhouse.lan:8443', 'http://127.0.0.1:8123', 'http://127.9.9.9:8123', 'http://localhost:8123', 'http://[::1]:8123']) assert.equal(warn(ok), undefined, ok);
   assert.equal(warn('http://clickhouse.lan:8123', ''), undefined);
   assert.doesNotMatch(warn('http://clickhouse.lan:8123') ?? '', /pw/);
+});
+
+test('hostile server: a 200 answer that is not JSONEachRow fails the schema check with a code, not an internal error', async () => {
+  for (const body of ['garbage{', '<html>proxy login</html>', '{"name":"sid","type":"String"}\n{oops']) {
+    await withServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.end(body));
+    }, async (url) => {
+      const ch = new ClickHouseHttp({ url, database: 'd', table: 't' });
+      try {
+        const r = await settles(ensureSchema(ch), 20_000);
+        const e = r.error as ShipError;
+        assert.ok(e instanceof ShipError, `${body}: expected a ShipError, got ${String(r.error)}`);
+        assert.equal(e.code, 'ERR_CLICKHOUSE');
+        assert.match(e.message, /not JSONEachRow/);
+      } finally {
+        ch.close();
+      }
+    });
+  }
 });
