@@ -6,7 +6,11 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { runStats } from '../../src/cli/stats';
-import { terminalCsv } from '../../src/core/report/statsText';
+import { spawnSync } from 'node:child_process';
+import { formatStats, terminalCsv } from '../../src/core/report/statsText';
+import { renderStatsHtml } from '../../src/core/report/statsHtml';
+import { stats } from '../../src/core/insights/stats';
+import { CLI } from '../helpers/procs';
 import { ai, tmpEvents } from '../helpers/statsEvents';
 
 const EVIL = '\x1b]52;c;ZXZpbA==\x07m\x1b[2J\u202e';
@@ -38,4 +42,17 @@ test('stats --csv on a terminal shows control characters from the file as escape
   const piped = await csvOut(false, file);
   assert.ok(piped.includes(EVIL), 'redirected output keeps the exact value');
   assert.equal(terminalCsv('a,b\r\n"x\r\ny",\x1b\r\n'), 'a,b\r\n"x\r\ny",\\x1b\r\n');
+});
+
+test('a TZ that ICU cannot name (TZ=:/usr/share/zoneinfo/…, valid for glibc) does not crash stats or the page', async () => {
+  const { file } = tmpEvents(ai(Date.now() - 60_000, 'shown', { latency_ms: 5 }));
+  for (const args of [[], ['--csv'], ['--json']]) {
+    const r = spawnSync(process.execPath, [CLI, 'stats', '--file', file, '--range', '7d', ...args], { encoding: 'utf8', env: { ...process.env, TZ: ':/usr/share/zoneinfo/Asia/Tokyo' } });
+    assert.equal(r.status, 0, `${args.join(' ')}: ${r.stderr}`);
+    assert.doesNotMatch(r.stderr, /internal error/);
+  }
+  const s = await stats({ file, range: '7d' });
+  const unnamed = { ...s, range: { ...s.range, timeZone: undefined as unknown as string } };
+  assert.match(formatStats(unnamed), /^Last 7 days \(local time\)/);
+  assert.match(renderStatsHtml(unnamed, undefined, 'N', 'x'), /times in local time/);
 });
