@@ -8,7 +8,7 @@ import { printableDdl } from '../core/ship/ddl';
 import { describeShipError, ShipError } from '../core/ship/errors';
 import { Election, ShipLock } from '../core/ship/election';
 import { IDENTITY_MODES } from '../core/ship/settings';
-import { checkDestination, Destination } from '../core/ship/clickhouse';
+import { checkDestination, cleartextWarning, Destination } from '../core/ship/clickhouse';
 import { shipPaths } from '../core/ship/cursor';
 import { DEFAULT_BATCH_BYTES, DEFAULT_BATCH_ROWS, Shipper, ShipResult } from '../core/ship/shipper';
 import { CommandSpec, intFlag, oneOf, parseCommand, UsageError } from './args';
@@ -121,6 +121,8 @@ export async function ship(argv: string[], env: NodeJS.ProcessEnv = process.env)
     return 0;
   }
   const dest = destinationFrom(f, env);
+  const cleartext = cleartextWarning(dest);
+  if (cleartext) process.stderr.write(`telemetry-sink ship: warning: ${cleartext}\n`);
   const file = typeof f.file === 'string' ? f.file : defaultEventsFile(env);
   const follow = !!f.follow;
   const identity = oneOf('identity', f.identity, IDENTITY_MODES, 'hashed');

@@ -3,7 +3,7 @@ import { defaultEventsFile } from '../core/sink/paths';
 import { IntegrityError } from '../core/integrity/reader';
 import { stats } from '../core/insights/stats';
 import { RANGES, type RangeName } from '../core/insights/report';
-import { formatStats } from '../core/report/statsText';
+import { formatStats, terminalCsv } from '../core/report/statsText';
 import { reportTables, TABLE_IDS, toCsv, type TableId } from '../core/report/tables';
 import { CommandSpec, oneOf, parseCommand, UsageError } from './args';
 import { printJson } from './output';
@@ -43,7 +43,9 @@ export async function runStats(argv: string[]): Promise<number> {
     if (f.json) printJson(s);
     else if (f.csv) {
       // A table with no data yet (e.g. no AI events) is its header row alone.
-      process.stdout.write(toCsv(reportTables(s).find((x) => x.id === table)!));
+      // On a terminal, text from the file must not act on it (OSC 52, clear screen); piped, it stays exact.
+      const csv = toCsv(reportTables(s).find((x) => x.id === table)!);
+      process.stdout.write(process.stdout.isTTY ? terminalCsv(csv) : csv);
     } else process.stdout.write(formatStats(s));
     return 0;
   } catch (err) {

@@ -4,7 +4,7 @@
  */
 export { Shipper } from '../core/ship/shipper';
 export { Election } from '../core/ship/election';
-export { checkDestination } from '../core/ship/clickhouse';
+export { checkDestination, cleartextWarning } from '../core/ship/clickhouse';
 export { shipPaths, readCursor } from '../core/ship/cursor';
 export { estimateBehind } from '../core/ship/behind';
 export { describeShipError } from '../core/ship/errors';

@@ -83,6 +83,8 @@ export class ShipController implements vscode.Disposable {
     const mod = loadShipModule();
     const dest = { url: s.url, database: s.database, table: s.table, user: s.user, password };
     const { label } = mod.checkDestination(dest);
+    const cleartext = mod.cleartextWarning(dest);
+    if (cleartext) this.log.warn(`shipping: ${cleartext}`);
     const file = this.rt.file;
     this.current = emptyStatus(label, 'standby');
     const election = new mod.Election(mod.shipPaths(file, label).lock, {

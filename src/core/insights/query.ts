@@ -39,7 +39,8 @@ export function buildReport(aggs: FileAgg[], files: string[], clock: LocalClock,
   const editor = editTables(c, clock, sel);
   return {
     version: 2,
-    range: { name: rangeName, from: iso(sel.from), to: iso(sel.to), timeZone: clock.timeZone, unit: sel.unit },
+    // ICU names no zone for a TZ it cannot map to one (TZ=:/usr/share/zoneinfo/…, valid for glibc).
+    range: { name: rangeName, from: iso(sel.from), to: iso(sel.to), timeZone: (clock.timeZone as string | undefined) ?? 'local time', unit: sel.unit },
     generatedAt: new Date(now).toISOString(),
     files,
     events: c.types.total(),

@@ -42,13 +42,13 @@ ${editorSection(s, tbl)}
 }
 
 function rangeLine(s: StatsReport): string {
-  const tz = s.range.timeZone;
+  const tz = s.range.timeZone as string | undefined;
   const span = s.timeSpan.first ? `events from ${when(s.timeSpan.first, tz)} to ${when(s.timeSpan.last!, tz)}` : 'no events in this range';
-  return `${RANGE_LABELS[s.range.name]} · ${span} · times in ${esc(tz)}`;
+  return `${RANGE_LABELS[s.range.name]} · ${span} · times in ${esc(tz ?? 'local time')}`;
 }
 
 /** "Sat, Nov 28, 2026, 22:42" in the report's time zone. */
-function when(iso: string, timeZone: string): string {
+function when(iso: string, timeZone: string | undefined): string {
   const t = Date.parse(iso);
   if (!Number.isFinite(t)) return esc(iso);
   return esc(new Date(t).toLocaleString('en-US', { timeZone, weekday: 'short', year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }));

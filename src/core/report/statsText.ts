@@ -19,10 +19,15 @@ export function safe(s: string): string {
   });
 }
 
+/** CSV for a terminal: each record's text through `safe`; the CR LF between records stays. */
+export function terminalCsv(csv: string): string {
+  return csv.split('\r\n').map(safe).join('\r\n');
+}
+
 export function formatStats(s: StatsReport): string {
   const out: string[] = [];
   const span = s.range.from ? ` from ${s.range.from.slice(0, 16).replace('T', ' ')} UTC` : '';
-  out.push(`${RANGE_LABELS[s.range.name]} (${safe(s.range.timeZone)})${span}: ${n(s.events)} events in ${s.files.length} file(s)`);
+  out.push(`${RANGE_LABELS[s.range.name]} (${safe(s.range.timeZone ?? 'local time')})${span}: ${n(s.events)} events in ${s.files.length} file(s)`);
   if (s.unreadableLines) out.push(`  ${n(s.unreadableLines)} unreadable line(s) in the files skipped (run verify for details)`);
   const facts = [`sessions ${n(s.sessions.count)}`];
   if (s.editor) facts.push(`editor active ${minutes(s.editor.totals.activeMinutes)}`);

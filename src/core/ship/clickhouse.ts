@@ -20,7 +20,11 @@ export interface Destination {
 }
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+/** ClickHouse's answers to our statements are small; a longer one is cut off (never buffered whole). */
 const MAX_ANSWER = 4 << 20;
+/** C0/C1 controls and bidi overrides: a server's text must not drive the terminal or reorder a log line. */
+// eslint-disable-next-line no-control-regex
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
 
 /** Validates a destination; returns the base URL and a credential-free label `url/db.table`. */
 export function checkDestination(d: Destination): { base: URL; label: string } {
@@ -42,6 +46,19 @@ export function checkDestination(d: Destination): { base: URL; label: string } {
   return { base, label: `${base.protocol}//${base.host}${path}/${d.database}.${d.table}` };
 }
 
+/**
+ * HTTP Basic auth is only encoded, not encrypted: a password sent over plain http:// to anything but
+ * this machine can be read on the way. Shipping still works (a LAN may be trusted); this says so.
+ */
+export function cleartextWarning(d: Destination): string | undefined {
+  if (!d.password) return undefined;
+  const u = new URL(d.url);
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  const loopback = host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+  if (u.protocol !== 'http:' || loopback) return undefined;
+  return `the ClickHouse password travels unencrypted over http:// to ${u.host}: use https:// unless the network between is trusted`;
+}
+
 /** ClickHouse error codes that waiting will not cure (auth, syntax, schema, unparsable rows). */
 const PERMANENT = new Set([
   6, 16, 26, 27, 36, 38, 41, 44, 47, 53, 62, 69, 70, 72, 117, 164, 192, 193, 194, 195, 407, 497, 516,
@@ -53,8 +70,9 @@ export const MISSING_TABLE_CODES = new Set([60, 81]);
 export function serverError(status: number, body: string): ShipError {
   const m = /Code:\s*(\d+)/.exec(body);
   const chCode = m ? Number(m[1]) : undefined;
-  const first = body.trim().split('\n')[0]!.replace(/,?\s*e\.what\(\) = DB::Exception\s*$/, '');
-  const err = new ShipError('ERR_CLICKHOUSE', `ClickHouse answered: ${first.slice(0, 400) || '(empty body)'}`);
+  const first = body.trim().split('\n')[0]!.replace(/,?\s*e\.what\(\) = DB::Exception\s*$/, '').replace(UNPRINTABLE, '?');
+  const text = status >= 300 && status < 400 ? `HTTP ${status}, a redirect, not followed (point the URL at ClickHouse itself)` : first.slice(0, 400) || '(empty body)';
+  const err = new ShipError('ERR_CLICKHOUSE', `ClickHouse answered: ${text}`);
   err.status = status;
   err.chCode = chCode;
   if (chCode !== undefined && PERMANENT.has(chCode)) err.retryable = false;
@@ -119,14 +137,24 @@ export class ClickHouseHttp {
         signal,
         headers: { Authorization: this.auth, 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': body.length },
       });
-      req.setTimeout(this.timeoutMs, () => req.destroy(Object.assign(new Error(`no answer within ${this.timeoutMs} ms`), { code: 'ETIMEDOUT' })));
+      const timedOut = (what: string): Error => Object.assign(new Error(`${what} within ${this.timeoutMs} ms`), { code: 'ETIMEDOUT' });
+      req.setTimeout(this.timeoutMs, () => req.destroy(timedOut('no answer')));
+      // The idle timeout above never fires for a server that trickles bytes: once the request is
+      // sent, the whole answer must arrive within timeoutMs (ClickHouse sends its short answer at once).
+      let deadline: NodeJS.Timeout | undefined;
+      req.on('finish', () => (deadline = setTimeout(() => req.destroy(timedOut('answer not complete')), this.timeoutMs)));
+      req.on('close', () => clearTimeout(deadline));
       req.on('error', (err) => reject(networkError(err, req.reusedSocket)));
       req.on('response', (res) => {
         const parts: Buffer[] = [];
         let size = 0;
         res.on('data', (d: Buffer) => {
           size += d.length;
-          if (size <= MAX_ANSWER) parts.push(d);
+          if (size <= MAX_ANSWER) return void parts.push(d);
+          const e = new ShipError('ERR_CLICKHOUSE', `ClickHouse answer larger than ${MAX_ANSWER >> 20} MiB: cut off (is the URL a ClickHouse HTTP port?)`);
+          e.status = res.statusCode;
+          e.retryable = true;
+          req.destroy(e);
         });
         res.on('error', (err) => reject(networkError(err, false)));
         res.on('end', () => {

@@ -64,10 +64,26 @@ interface TableRow {
 
 const SORT_KEY = 'sid, seq';
 
+/** The rows of a JSONEachRow answer; whatever else answered 200 (a proxy page, another service) is an error with a code. */
+function jsonRows<T>(ans: string): T[] {
+  return ans.trim().split('\n').filter(Boolean).map((line) => {
+    let row: unknown;
+    try {
+      row = JSON.parse(line);
+    } catch {
+      row = undefined;
+    }
+    if (!row || typeof row !== 'object' || Array.isArray(row)) {
+      const shown = line.slice(0, 80).replace(/[^\x20-\x7e]/g, '?');
+      throw new ShipError('ERR_CLICKHOUSE', `the server's answer is not JSONEachRow (is the URL a ClickHouse HTTP port?): ${shown}`);
+    }
+    return row as T;
+  });
+}
+
 async function tableInfo(ch: ClickHouseHttp, db: string, table: string, signal?: AbortSignal): Promise<TableRow | undefined> {
   const ans = await ch.query(`SELECT engine, sorting_key, engine_full FROM system.tables WHERE database = '${db}' AND name = '${table}' FORMAT JSONEachRow`, signal);
-  const line = ans.trim().split('\n')[0];
-  return line ? (JSON.parse(line) as TableRow) : undefined;
+  return jsonRows<TableRow>(ans)[0];
 }
 
 /** Why a table cannot hold events exactly once, or undefined. Distributed tables are judged by their local table. */
@@ -97,7 +113,7 @@ export async function ensureSchema(ch: ClickHouseHttp, signal?: AbortSignal): Pr
     if (lwhy) throw new ShipError('ERR_SCHEMA', `local table ${ldb}.${ltable} of ${db}.${table} ${lwhy}`);
   }
   const cols = await ch.query(`SELECT name, type FROM system.columns WHERE database = '${db}' AND table = '${table}' FORMAT JSONEachRow`, signal);
-  const have = new Map(cols.trim().split('\n').filter(Boolean).map((l) => { const c = JSON.parse(l) as { name: string; type: string }; return [c.name, c.type] as const; }));
+  const have = new Map(jsonRows<{ name: string; type: string }>(cols).map((c) => [c.name, c.type] as const));
   const bad = COLUMNS.filter((c) => have.get(c.name) !== c.type).map((c) => `${c.name} ${c.type} (has ${have.get(c.name) ?? 'none'})`);
   if (bad.length) throw new ShipError('ERR_SCHEMA', `table ${db}.${table} lacks or differs in columns: ${bad.join(', ')}`);
 }
