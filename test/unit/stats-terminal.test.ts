@@ -56,3 +56,20 @@ test('a TZ that ICU cannot name (TZ=:/usr/share/zoneinfo/…, valid for glibc) d
   assert.match(formatStats(unnamed), /^Last 7 days \(local time\)/);
   assert.match(renderStatsHtml(unnamed, undefined, 'N', 'x'), /times in local time/);
 });
+
+test('a cache built under one unnamed zone is rebuilt under another (day buckets differ: Tokyo vs Kolkata)', () => {
+  // 16:00 UTC is 01:00 the next day in Tokyo (+9) and 21:30 the same day in Kolkata (+5:30).
+  const t = Date.UTC(2026, 10, 20, 16, 0, 0);
+  const { file } = tmpEvents(ai(t, 'accepted', { latency_ms: 5 }));
+  const days = (zone: string): string[] => {
+    const r = spawnSync(process.execPath, [CLI, 'stats', '--file', file, '--json'], { encoding: 'utf8', env: { ...process.env, TZ: `:/usr/share/zoneinfo/${zone}` } });
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.stringify(JSON.parse(r.stdout)).match(/20\d\d-\d\d-\d\d/g) ?? [];
+  };
+  const fresh = (zone: string): string[] => {
+    const r = spawnSync(process.execPath, [CLI, 'stats', '--file', file, '--json', '--no-cache'], { encoding: 'utf8', env: { ...process.env, TZ: `:/usr/share/zoneinfo/${zone}` } });
+    return JSON.stringify(JSON.parse(r.stdout)).match(/20\d\d-\d\d-\d\d/g) ?? [];
+  };
+  days('Asia/Tokyo'); // builds the cache
+  assert.deepEqual(days('Asia/Kolkata'), fresh('Asia/Kolkata'), 'the Kolkata report equals a no-cache run');
+});

@@ -83,7 +83,7 @@ export function parseCache(buf: Buffer, clock: LocalClock): Map<string, FileEntr
   const header = guarded('header', () => JSON.parse(buf.subarray(0, nl).toString('utf8')) as Record<string, unknown>);
   if (!header || typeof header !== 'object' || header.format !== CACHE_FORMAT) fail('not a statistics cache');
   if (header.version !== CACHE_VERSION) fail(`version ${String(header.version)}, this build reads ${CACHE_VERSION}`);
-  if (header.timeZone !== clock.timeZone) fail(`made for time zone ${String(header.timeZone)}, now ${clock.timeZone}`);
+  if (header.timeZone !== clock.zoneKey) fail(`made for time zone ${String(header.timeZone)}, now ${clock.zoneKey}`);
   const body = buf.subarray(nl + 1);
   if (header.sha256 !== sha256(body)) fail('checksum mismatch');
   const list = arr(guarded('body', () => JSON.parse(body.toString('utf8')) as unknown), 'body');
@@ -105,7 +105,7 @@ function digits(x: unknown): string {
 export function serializeCache(entries: Iterable<FileEntry>, clock: LocalClock): Buffer {
   const list = [...entries].map((e) => [e.path, e.dev, e.ino, e.offset, e.mtimeNs, e.print, e.epoch, e.agg.encode()]);
   const body = Buffer.from(JSON.stringify(list));
-  const header = JSON.stringify({ format: CACHE_FORMAT, version: CACHE_VERSION, timeZone: clock.timeZone, sha256: sha256(body), bytes: body.length });
+  const header = JSON.stringify({ format: CACHE_FORMAT, version: CACHE_VERSION, timeZone: clock.zoneKey, sha256: sha256(body), bytes: body.length });
   return Buffer.concat([Buffer.from(header + '\n'), body]);
 }
 

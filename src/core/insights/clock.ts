@@ -29,6 +29,12 @@ export interface WallTime {
 
 export class LocalClock {
   readonly timeZone: string;
+  /**
+   * What the cache is keyed on: the zone's name, or — when ICU names none (TZ=:/path/to/zoneinfo,
+   * valid for glibc) — the TZ value itself, so a cache built under one unnamed zone is not reused
+   * under another.
+   */
+  readonly zoneKey: string;
   private readonly fmt: Intl.DateTimeFormat;
   private readonly memo = new Map<number, number>();
   private readonly days = new Map<number, string>();
@@ -41,6 +47,7 @@ export class LocalClock {
   constructor(timeZone?: string) {
     this.fmt = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
     this.timeZone = this.fmt.resolvedOptions().timeZone;
+    this.zoneKey = (this.timeZone as string | undefined) ?? `unnamed:${timeZone ?? process.env.TZ ?? ''}`;
   }
 
   wall(t: number): WallTime {

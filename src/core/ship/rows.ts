@@ -105,6 +105,17 @@ function cacheDay(day: string): boolean {
   return true;
 }
 
+/** A UTF-16 surrogate without its pair: JSON allows "\ud800", UTF-8 cannot carry it. */
+const LONE_SURROGATE = /\p{Cs}/u;
+/**
+ * The sid column. A sid holding a lone surrogate would reach ClickHouse as U+FFFD, so sids that
+ * differ only there would collapse into one row under FINAL (events lost): such a sid is shipped as
+ * its JSON escape text instead ("w\\ud800"), which keeps them apart.
+ */
+export function sidText(sid: string): string {
+  return LONE_SURROGATE.test(sid) ? JSON.stringify(sid).slice(1, -1) : sid;
+}
+
 /**
  * One row (with its trailing newline) for INSERT … (COLUMNS) FORMAT TabSeparated, fields in COLUMNS
  * order. `origin` is already escaped (tsv()).
@@ -125,7 +136,7 @@ export function toRow(env: EnvelopeV1, line: Buffer, crcVerified: boolean, origi
   // JSON.stringify's text holds no raw tab, newline, CR or NUL: usually only backslashes get doubled.
   const data = tsv(rawData(env, line, crcVerified));
   // type and source match the schema's patterns (no special characters).
-  return tsv(env.sid) + '\t' + env.seq + '\t' + tsv(env.id) + '\t' + sec + '\t' + ms + '\t' + env.type + '\t' + env.source + '\t' + origin + '\t' + str(d.language_id) + ai + '\t' + data + '\n';
+  return tsv(sidText(env.sid)) + '\t' + env.seq + '\t' + tsv(env.id) + '\t' + sec + '\t' + ms + '\t' + env.type + '\t' + env.source + '\t' + origin + '\t' + str(d.language_id) + ai + '\t' + data + '\n';
 }
 
 /** Reads a row back (tests and the benchmark): column name → value, NULL → null, numbers as numbers. */
