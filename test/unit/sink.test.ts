@@ -352,3 +352,17 @@ test('metrics: Prometheus text with HELP/TYPE for every series and the lock-wait
   assert.match(text, /telemetry_sink_events_written_total\{backend="flock",provider="(fs-ext|koffi)",sid="a_b"\} 1/);
   assert.match(text, /quantile="0.99"/);
 });
+
+test('sink: closeSync on a full queue still writes the sink.dropped notice (the gap reads as dropped, not lost)', () => {
+  const file = path.join(tmp(), 'e.jsonl');
+  const sink = new Sink({ file, maxQueueEvents: 3, flushIntervalMs: 60_000 });
+  for (let i = 0; i < 5; i++) sink.record('burst', { i }); // seqs 3 and 4 dropped
+  const res = sink.closeSync({ sessionEnd: true }); // session.end (seq 5) dropped too: the queue is still full
+  assert.equal(res.error, undefined, res.error?.message);
+  assert.equal(res.pending, 0);
+  const a = analyze([file]);
+  const notice = a.valid.find((v) => v.type === 'sink.dropped');
+  assert.ok(notice, 'a sink.dropped notice is in the file');
+  assert.deepEqual([notice.data.from_seq, notice.data.to_seq], [3, 5]);
+  assert.deepEqual(a.bySid.get(sink.sid), [0, 1, 2, 6]);
+});

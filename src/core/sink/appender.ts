@@ -158,7 +158,9 @@ export class Sink {
   /** Synchronous drain blocking between lock attempts; for process exit and CLI tools only. */
   flushSync(timeoutMs = this.o.lockTimeoutMs): FlushResult {
     const res: FlushResult = { written: 0, batches: 0, pending: 0 };
-    while (this.queue.events > 0 && !this.closed) {
+    // A pending drop notice joins the queue once there is room: written in the same drain, so
+    // closeSync never leaves the dropped seqs without their notice (verify would call them lost).
+    while (!this.closed && (this.queue.events > 0 || this.intake.noticeIfRoom())) {
       if (!this.writeLocked(this.live.acquireSync(timeoutMs), res)) break;
     }
     this.afterDrain(res);
