@@ -199,3 +199,16 @@ test("not root: another user's file is refused with ERR_OWNER and left alone", {
   assert.ok(fs.readFileSync(file).equals(original));
   assert.deepEqual(fs.readdirSync(dir), ['events.jsonl']);
 });
+
+test('repair: an epoch path that is not a regular file (a folder, a FIFO planted there) is ERR_READ with the reason, nothing changed, no internal error', async () => {
+  for (const plant of ['dir', 'fifo'] as const) {
+    const dir = tmp();
+    const { file, original } = damaged(dir);
+    const epoch = path.join(dir, '.events.jsonl.repair-epoch');
+    if (plant === 'dir') fs.mkdirSync(epoch);
+    else (await import('node:child_process')).execFileSync('mkfifo', [epoch]);
+    await assert.rejects(repair({ file, lockTimeoutMs: 500 }), isErr('ERR_READ', /repair-epoch.*not a regular file/), plant);
+    assert.deepEqual(fs.readFileSync(file), original, plant);
+    assert.deepEqual(artifacts(dir), [], plant);
+  }
+});
