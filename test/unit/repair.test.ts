@@ -212,3 +212,28 @@ test('repair: an epoch path that is not a regular file (a folder, a FIFO planted
     assert.deepEqual(artifacts(dir), [], plant);
   }
 });
+
+test('a writer whose last write ended where the file ends again after a repair shrank it still fences a torn tail there', async () => {
+  const { Sink } = await import('../../src/core/sink/appender');
+  const { analyze } = await import('../helpers/analyze');
+  const dir = tmp();
+  const file = path.join(dir, 'events.jsonl');
+  const sink = new Sink({ file, flushIntervalMs: 60_000 });
+  try {
+    sink.record('unit.first', {});
+    await sink.flush();
+    fs.appendFileSync(file, 'junk!\n'); // damage another tool wrote
+    sink.record('unit.second', {});
+    await sink.flush(); // the writer's last write ends at the file's end
+    const r = await repair({ file });
+    assert.equal(r.linesMoved, 1);
+    fs.appendFileSync(file, '{"torn'); // a crashed writer's fragment, as long as what repair removed
+    sink.record('unit.third', {});
+    await sink.flush();
+  } finally {
+    await sink.close();
+  }
+  const a = analyze([file]);
+  assert.deepEqual(a.valid.map((v) => v.type), ['unit.first', 'unit.second', 'unit.third'], 'the fragment did not swallow the next event');
+  assert.deepEqual(a.invalid.map((x) => x.text), ['{"torn']);
+});
