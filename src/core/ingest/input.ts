@@ -7,6 +7,7 @@
  */
 import { badTypeMessage, isEventType, TYPE_RE } from '../sink/envelope';
 import { AI_KINDS } from '../lists';
+import { strictJsonProblem } from '../integrity/strictJson';
 
 export interface NormalizedEvent {
   type: string;
@@ -21,13 +22,31 @@ export class InputError extends Error {
 const KINDS_LONGEST_FIRST = [...AI_KINDS].sort((a, b) => b.length - a.length);
 
 export function parseInputLine(text: string): NormalizedEvent {
+  return normalizeInput(parseStrict(text));
+}
+
+/**
+ * JSON.parse for the doors (stdin, HTTP), refusing what it would silently change: a duplicate key
+ * (the last one wins), an integer past 2^53 − 1 (rounded) and a number out of range (Infinity,
+ * then written as null). Verify calls the first two ambiguous in lines without a crc; a line the
+ * sink seals with a crc must not hide them. InputError (ERR_INVALID_EVENT) naming the field.
+ */
+export function parseStrict(text: string): unknown {
   let obj: unknown;
   try {
-    obj = JSON.parse(text);
+    obj = JSON.parse(text, finiteOnly);
   } catch (err) {
+    if (err instanceof InputError) throw err;
     throw new InputError(`not JSON (${(err as Error).message})`);
   }
-  return normalizeInput(obj);
+  const why = strictJsonProblem(text);
+  if (why) throw new InputError(why);
+  return obj;
+}
+
+function finiteOnly(key: string, v: unknown): unknown {
+  if (typeof v === 'number' && !Number.isFinite(v)) throw new InputError(`field ${JSON.stringify(key)}: number out of range (it reads as ${v} and would be written as null)`);
+  return v;
 }
 
 export function normalizeInput(obj: unknown): NormalizedEvent {
