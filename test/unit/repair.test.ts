@@ -237,3 +237,26 @@ test('a writer whose last write ended where the file ends again after a repair s
   assert.deepEqual(a.valid.map((v) => v.type), ['unit.first', 'unit.second', 'unit.third'], 'the fragment did not swallow the next event');
   assert.deepEqual(a.invalid.map((x) => x.text), ['{"torn']);
 });
+
+test('a reader that acts on lines between chunks (the shipper) is stopped before it acts on lines read after a repair began', async () => {
+  const dir = tmp();
+  const file = path.join(dir, 'events.jsonl');
+  fs.writeFileSync(file, 'junk line\n' + goods(0, 199), { mode: 0o600 });
+  const set = await openSet(file, false);
+  let calls = 0;
+  try {
+    await set.withFile(0, async (fd, f) => {
+      const run = scanLines(file, f.size, () => undefined, {
+        fd,
+        chunkSize: 4096,
+        afterChunk: async () => {
+          if (calls++ === 0) await repair({ file }); // bytes move under the reader
+        },
+      });
+      await assert.rejects(run, isErr('ERR_CHANGED'));
+    });
+  } finally {
+    set.close();
+  }
+  assert.equal(calls, 1, 'no batch of lines read after the repair was handed on');
+});
