@@ -34,19 +34,24 @@ export function parseInputLine(text: string): NormalizedEvent {
 export function parseStrict(text: string): unknown {
   let obj: unknown;
   try {
-    obj = JSON.parse(text, finiteOnly);
+    obj = JSON.parse(text);
   } catch (err) {
-    if (err instanceof InputError) throw err;
     throw new InputError(`not JSON (${(err as Error).message})`);
   }
-  const why = strictJsonProblem(text);
+  const why = strictJsonProblem(text) ?? nonFinite(obj);
   if (why) throw new InputError(why);
   return obj;
 }
 
-function finiteOnly(key: string, v: unknown): unknown {
-  if (typeof v === 'number' && !Number.isFinite(v)) throw new InputError(`field ${JSON.stringify(key)}: number out of range (it reads as ${v} and would be written as null)`);
-  return v;
+/** The first number JSON.parse read as ±Infinity; a loop, not recursion (any depth parses). */
+function nonFinite(root: unknown): string | undefined {
+  const todo: Array<[unknown, string]> = [[root, '']];
+  for (let item = todo.pop(); item; item = todo.pop()) {
+    const [v, key] = item;
+    if (typeof v === 'number' && !Number.isFinite(v)) return `field ${JSON.stringify(key)}: number out of range (it reads as ${v} and would be written as null)`;
+    if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) todo.push([x, Array.isArray(v) ? key : k]);
+  }
+  return undefined;
 }
 
 export function normalizeInput(obj: unknown): NormalizedEvent {
