@@ -366,3 +366,31 @@ test('sink: closeSync on a full queue still writes the sink.dropped notice (the 
   assert.deepEqual([notice.data.from_seq, notice.data.to_seq], [3, 5]);
   assert.deepEqual(a.bySid.get(sink.sid), [0, 1, 2, 6]);
 });
+
+test('sink: rotateNow whose reopen fails resolves with the error (never rejects) and lets go of the lock file', async () => {
+  const file = path.join(tmp(), 'e.jsonl');
+  const sink = new Sink({ file, lock: 'lockfile' });
+  sink.record('unit.a', {});
+  await sink.flush();
+  const nodeFs = (await import('node:fs')).default; // the module itself, which src's calls go through
+  const real = nodeFs.openSync;
+  let fail = false;
+  (nodeFs as { openSync: unknown }).openSync = (p: fs.PathLike, ...rest: unknown[]) => {
+    if (fail && p === file) throw Object.assign(new Error('EMFILE: too many open files'), { code: 'EMFILE' });
+    return (real as (...a: unknown[]) => number)(p, ...rest);
+  };
+  let r: Awaited<ReturnType<Sink['rotateNow']>> | undefined;
+  try {
+    const p = sink.rotateNow();
+    fail = true; // rotateNow flushes (awaits) before it rotates: the reopen after the rotation fails
+    r = await p;
+  } catch (err) {
+    assert.fail(`rotateNow rejected: ${(err as Error).message}`);
+  } finally {
+    nodeFs.openSync = real;
+  }
+  assert.match(r?.error?.code ?? 'no error', /^ERR_/);
+  assert.equal(fs.existsSync(file + '.lock'), false, 'the lock file was released');
+  sink.record('unit.b', {});
+  assert.equal((await sink.close()).error, undefined);
+});

@@ -8,7 +8,7 @@ import { Encoded, EventEncoder } from './encoder';
 import { Intake } from './intake';
 import { LiveFile } from './liveFile';
 import { BatchWriter } from './batchWriter';
-import { Faults, SinkStats, snapshotStats } from './sinkStats';
+import { asSinkError, Faults, SinkStats, snapshotStats } from './sinkStats';
 
 export type { FsyncPolicy, LogLevel, RotationOptions, SinkOptions } from './options';
 export type { SinkStats } from './sinkStats';
@@ -188,9 +188,17 @@ export class Sink {
     const err = await this.live.acquire(this.o.lockTimeoutMs);
     if (err) return { rotated: false, error: this.faults.report(err) };
     const before = this.writer.rotations;
-    if (this.live.lockedSize > 0) this.writer.rotateHeld();
-    this.live.release();
-    return { rotated: this.writer.rotations > before };
+    let error: SinkError | undefined;
+    try {
+      if (this.live.lockedSize > 0) this.writer.rotateHeld();
+    } catch (err) {
+      // The reopen after the rotation failed (EMFILE, the path replaced…): said, never thrown; the
+      // next flush opens the path again.
+      error = this.faults.report(asSinkError(err, 'ERR_OPEN'));
+    } finally {
+      this.live.release();
+    }
+    return { rotated: this.writer.rotations > before, ...(error ? { error } : {}) };
   }
 
   /**
