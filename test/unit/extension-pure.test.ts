@@ -147,3 +147,11 @@ test('HTTP ingest: a second server on the port stands by and takes over when the
   await b.stop();
   assert.deepEqual(got, ['one.event', 'two.event']);
 });
+
+test('input doors: what JSON.parse would silently change is refused naming the field (duplicate key, unsafe integer, out-of-range number)', () => {
+  assert.throws(() => parseInputLine('{"type":"a.b","data":{"a":1,"a":2}}'), (e: Error & { code?: string }) => e.code === 'ERR_INVALID_EVENT' && /duplicate key "a"/.test(e.message));
+  assert.throws(() => parseInputLine('{"type":"a.b","data":{"n":9007199254740993}}'), /field "data\.n": integer 9007199254740993/);
+  assert.throws(() => parseInputLine('{"type":"a.b","data":{"n":-1e400}}'), /field "n": .*out of range/);
+  assert.throws(() => parseInputLine('{"type":"a.b","type":"c.d"}'), /duplicate key "type"/);
+  assert.deepEqual(parseInputLine('{"type":"a.b","data":{"n":9007199254740991,"f":1.5e300,"a":{"a":1}}}').data, { n: 9007199254740991, f: 1.5e300, a: { a: 1 } });
+});

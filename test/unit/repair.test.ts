@@ -199,3 +199,64 @@ test("not root: another user's file is refused with ERR_OWNER and left alone", {
   assert.ok(fs.readFileSync(file).equals(original));
   assert.deepEqual(fs.readdirSync(dir), ['events.jsonl']);
 });
+
+test('repair: an epoch path that is not a regular file (a folder, a FIFO planted there) is ERR_READ with the reason, nothing changed, no internal error', async () => {
+  for (const plant of ['dir', 'fifo'] as const) {
+    const dir = tmp();
+    const { file, original } = damaged(dir);
+    const epoch = path.join(dir, '.events.jsonl.repair-epoch');
+    if (plant === 'dir') fs.mkdirSync(epoch);
+    else (await import('node:child_process')).execFileSync('mkfifo', [epoch]);
+    await assert.rejects(repair({ file, lockTimeoutMs: 500 }), isErr('ERR_READ', /repair-epoch.*not a regular file/), plant);
+    assert.deepEqual(fs.readFileSync(file), original, plant);
+    assert.deepEqual(artifacts(dir), [], plant);
+  }
+});
+
+test('a writer whose last write ended where the file ends again after a repair shrank it still fences a torn tail there', async () => {
+  const { Sink } = await import('../../src/core/sink/appender');
+  const { analyze } = await import('../helpers/analyze');
+  const dir = tmp();
+  const file = path.join(dir, 'events.jsonl');
+  const sink = new Sink({ file, flushIntervalMs: 60_000 });
+  try {
+    sink.record('unit.first', {});
+    await sink.flush();
+    fs.appendFileSync(file, 'junk!\n'); // damage another tool wrote
+    sink.record('unit.second', {});
+    await sink.flush(); // the writer's last write ends at the file's end
+    const r = await repair({ file });
+    assert.equal(r.linesMoved, 1);
+    fs.appendFileSync(file, '{"torn'); // a crashed writer's fragment, as long as what repair removed
+    sink.record('unit.third', {});
+    await sink.flush();
+  } finally {
+    await sink.close();
+  }
+  const a = analyze([file]);
+  assert.deepEqual(a.valid.map((v) => v.type), ['unit.first', 'unit.second', 'unit.third'], 'the fragment did not swallow the next event');
+  assert.deepEqual(a.invalid.map((x) => x.text), ['{"torn']);
+});
+
+test('a reader that acts on lines between chunks (the shipper) is stopped before it acts on lines read after a repair began', async () => {
+  const dir = tmp();
+  const file = path.join(dir, 'events.jsonl');
+  fs.writeFileSync(file, 'junk line\n' + goods(0, 199), { mode: 0o600 });
+  const set = await openSet(file, false);
+  let calls = 0;
+  try {
+    await set.withFile(0, async (fd, f) => {
+      const run = scanLines(file, f.size, () => undefined, {
+        fd,
+        chunkSize: 4096,
+        afterChunk: async () => {
+          if (calls++ === 0) await repair({ file }); // bytes move under the reader
+        },
+      });
+      await assert.rejects(run, isErr('ERR_CHANGED'));
+    });
+  } finally {
+    set.close();
+  }
+  assert.equal(calls, 1, 'no batch of lines read after the repair was handed on');
+});

@@ -367,3 +367,45 @@ test('metrics: Prometheus text with HELP/TYPE for every series and the lock-wait
   assert.match(text, /telemetry_sink_events_written_total\{backend="flock",provider="(fs-ext|koffi)",sid="a_b"\} 1/);
   assert.match(text, /quantile="0.99"/);
 });
+
+test('sink: closeSync on a full queue still writes the sink.dropped notice (the gap reads as dropped, not lost)', () => {
+  const file = path.join(tmp(), 'e.jsonl');
+  const sink = new Sink({ file, maxQueueEvents: 3, flushIntervalMs: 60_000 });
+  for (let i = 0; i < 5; i++) sink.record('burst', { i }); // seqs 3 and 4 dropped
+  const res = sink.closeSync({ sessionEnd: true }); // session.end (seq 5) dropped too: the queue is still full
+  assert.equal(res.error, undefined, res.error?.message);
+  assert.equal(res.pending, 0);
+  const a = analyze([file]);
+  const notice = a.valid.find((v) => v.type === 'sink.dropped');
+  assert.ok(notice, 'a sink.dropped notice is in the file');
+  assert.deepEqual([notice.data.from_seq, notice.data.to_seq], [3, 5]);
+  assert.deepEqual(a.bySid.get(sink.sid), [0, 1, 2, 6]);
+});
+
+test('sink: rotateNow whose reopen fails resolves with the error (never rejects) and lets go of the lock file', async () => {
+  const file = path.join(tmp(), 'e.jsonl');
+  const sink = new Sink({ file, lock: 'lockfile' });
+  sink.record('unit.a', {});
+  await sink.flush();
+  const nodeFs = (await import('node:fs')).default; // the module itself, which src's calls go through
+  const real = nodeFs.openSync;
+  let fail = false;
+  (nodeFs as { openSync: unknown }).openSync = (p: fs.PathLike, ...rest: unknown[]) => {
+    if (fail && p === file) throw Object.assign(new Error('EMFILE: too many open files'), { code: 'EMFILE' });
+    return (real as (...a: unknown[]) => number)(p, ...rest);
+  };
+  let r: Awaited<ReturnType<Sink['rotateNow']>> | undefined;
+  try {
+    const p = sink.rotateNow();
+    fail = true; // rotateNow flushes (awaits) before it rotates: the reopen after the rotation fails
+    r = await p;
+  } catch (err) {
+    assert.fail(`rotateNow rejected: ${(err as Error).message}`);
+  } finally {
+    nodeFs.openSync = real;
+  }
+  assert.match(r?.error?.code ?? 'no error', /^ERR_/);
+  assert.equal(fs.existsSync(file + '.lock'), false, 'the lock file was released');
+  sink.record('unit.b', {});
+  assert.equal((await sink.close()).error, undefined);
+});

@@ -16,7 +16,7 @@
 import * as http from 'node:http';
 import type * as net from 'node:net';
 import { createHash } from 'node:crypto';
-import { normalizeInput, fromSeedPayload, NormalizedEvent } from './input';
+import { normalizeInput, fromSeedPayload, NormalizedEvent, parseStrict } from './input';
 import { CHALLENGE_HEADER, PROOF_HEADER, isSibling, listenerUid, proof, sameSecret } from './peer';
 
 export const MAX_BODY = 64 * 1024;
@@ -259,9 +259,10 @@ export class IngestServer {
   private ingest(url: string, raw: Buffer): number[] {
     let body: unknown;
     try {
-      body = JSON.parse(raw.toString('utf8'));
+      body = parseStrict(raw.toString('utf8'));
     } catch (e) {
-      throw new HttpError(400, 'invalid_json', `body is not JSON: ${(e as Error).message}`);
+      const msg = (e as Error).message;
+      throw msg.startsWith('not JSON') ? new HttpError(400, 'invalid_json', `body is ${msg}`) : new HttpError(400, 'invalid_event', `body: ${msg}`);
     }
     let seqs: number[] | null;
     try {

@@ -7,6 +7,7 @@
  */
 import { badTypeMessage, isEventType, TYPE_RE } from '../sink/envelope';
 import { AI_KINDS } from '../lists';
+import { strictJsonProblem } from '../integrity/strictJson';
 
 export interface NormalizedEvent {
   type: string;
@@ -21,13 +22,36 @@ export class InputError extends Error {
 const KINDS_LONGEST_FIRST = [...AI_KINDS].sort((a, b) => b.length - a.length);
 
 export function parseInputLine(text: string): NormalizedEvent {
+  return normalizeInput(parseStrict(text));
+}
+
+/**
+ * JSON.parse for the doors (stdin, HTTP), refusing what it would silently change: a duplicate key
+ * (the last one wins), an integer past 2^53 − 1 (rounded) and a number out of range (Infinity,
+ * then written as null). Verify calls the first two ambiguous in lines without a crc; a line the
+ * sink seals with a crc must not hide them. InputError (ERR_INVALID_EVENT) naming the field.
+ */
+export function parseStrict(text: string): unknown {
   let obj: unknown;
   try {
     obj = JSON.parse(text);
   } catch (err) {
     throw new InputError(`not JSON (${(err as Error).message})`);
   }
-  return normalizeInput(obj);
+  const why = strictJsonProblem(text) ?? nonFinite(obj);
+  if (why) throw new InputError(why);
+  return obj;
+}
+
+/** The first number JSON.parse read as ±Infinity; a loop, not recursion (any depth parses). */
+function nonFinite(root: unknown): string | undefined {
+  const todo: Array<[unknown, string]> = [[root, '']];
+  for (let item = todo.pop(); item; item = todo.pop()) {
+    const [v, key] = item;
+    if (typeof v === 'number' && !Number.isFinite(v)) return `field ${JSON.stringify(key)}: number out of range (it reads as ${v} and would be written as null)`;
+    if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) todo.push([x, Array.isArray(v) ? key : k]);
+  }
+  return undefined;
 }
 
 export function normalizeInput(obj: unknown): NormalizedEvent {

@@ -34,8 +34,8 @@ export interface ScanOptions {
   start?: number;
   firstLine?: number;
   /**
-   * The repair epoch the range was sized under (see repair/epoch.ts). Checked when the scan ends:
-   * ERR_CHANGED if a repair may have moved bytes meanwhile. Defaults to the epoch the file set
+   * The repair epoch the range was sized under (see repair/epoch.ts). Checked when the scan ends
+   * and before each afterChunk: ERR_CHANGED if a repair may have moved bytes meanwhile. Defaults to the epoch the file set
    * recorded for `fd`.
    */
   epoch?: RepairEpoch;
@@ -123,6 +123,7 @@ export async function scanLines(file: string, end: number, onLine: (l: RawLine) 
   let pos = opts.start ?? 0;
   let lineStart = pos;
   let stopped = false;
+  const epoch = opts.epoch ?? (opts.fd !== undefined ? epochOfFd(opts.fd) : undefined);
   const hand = async (l: RawLine): Promise<void> => {
     const r = onLine(l);
     if (r !== undefined && (r === 'stop' || (await r) === 'stop')) stopped = true;
@@ -160,7 +161,7 @@ export async function scanLines(file: string, end: number, onLine: (l: RawLine) 
       }
       pos += bytesRead;
       opts.onProgress?.(pos);
-      if (opts.afterChunk && !stopped) await opts.afterChunk();
+      if (opts.afterChunk && !stopped) await throwIfChanged(epoch, opts.afterChunk);
     }
     if (!stopped && !carry.empty) {
       const line = carry.take();
@@ -169,10 +170,19 @@ export async function scanLines(file: string, end: number, onLine: (l: RawLine) 
   } finally {
     await close();
   }
-  const epoch = opts.epoch ?? (opts.fd !== undefined ? epochOfFd(opts.fd) : undefined);
+  throwIfChanged(epoch);
+  return lineNo - (opts.firstLine ?? 0);
+}
+
+/**
+ * ERR_CHANGED when a repair may have moved bytes since the epoch was taken; else runs `then`. Checked
+ * before each afterChunk too, not only at the end: the consumer acts on what it was handed (the
+ * shipper sends it), so only ever on lines read before a repair began to move bytes.
+ */
+function throwIfChanged(epoch: RepairEpoch | undefined, then?: () => Promise<void> | void): Promise<void> | void {
   const changed = epoch && changedSince(epoch);
   if (changed) throw new IntegrityError('ERR_CHANGED', changed);
-  return lineNo - (opts.firstLine ?? 0);
+  return then?.();
 }
 
 /**

@@ -12,7 +12,7 @@ import { RepairLock } from './repair/lock';
 import { ArtifactKind, artifactPath, familyOf, legacyLeftovers, quarantinePath } from './repair/names';
 import { QuarantineWriter } from './repair/quarantine';
 import { abandon, RecoverContext, recoverFamily, recoverOwn } from './repair/recover';
-import { findHint, firstDamage, Hint, LineAt, ScanContext, split, SplitResult } from './repair/scan';
+import { epochRead, findHint, firstDamage, Hint, LineAt, ScanContext, split, SplitResult } from './repair/scan';
 import { openTarget, Opened, stillAt } from './repair/target';
 
 export { rebuild, rebuildTo, QuarantineRecord } from './repair/quarantine';
@@ -120,7 +120,7 @@ async function underLock(c: Ctx, o: Opened, lock: RepairLock, hint: Hint, res: R
   }
   cleanTokenTemps(c.live);
   // The hint holds only if no repair touched the family since it was taken.
-  const start: LineAt = res.recovered.length || readToken(c.live) !== hint.token ? { offset: 0, line: 1 } : hint.start;
+  const start: LineAt = res.recovered.length || epochRead(c.live, readToken) !== hint.token ? { offset: 0, line: 1 } : hint.start;
   const size = fs.fstatSync(o.fd).size;
   const first = await firstDamage(c, o, start, size);
   if (!first) {

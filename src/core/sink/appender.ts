@@ -8,7 +8,7 @@ import { Encoded, EventEncoder } from './encoder';
 import { Intake } from './intake';
 import { LiveFile } from './liveFile';
 import { BatchWriter } from './batchWriter';
-import { Faults, SinkStats, snapshotStats } from './sinkStats';
+import { asSinkError, Faults, SinkStats, snapshotStats } from './sinkStats';
 
 export type { FsyncPolicy, LogLevel, RotationOptions, SinkOptions } from './options';
 export type { SinkStats } from './sinkStats';
@@ -159,7 +159,9 @@ export class Sink {
   /** Synchronous drain blocking between lock attempts; for process exit and CLI tools only. */
   flushSync(timeoutMs = this.o.lockTimeoutMs): FlushResult {
     const res: FlushResult = { written: 0, batches: 0, pending: 0 };
-    while (this.queue.events > 0 && !this.closed) {
+    // A pending drop notice joins the queue once there is room: written in the same drain, so
+    // closeSync never leaves the dropped seqs without their notice (verify would call them lost).
+    while (!this.closed && (this.queue.events > 0 || this.intake.noticeIfRoom())) {
       if (!this.writeLocked(this.live.acquireSync(timeoutMs), res)) break;
     }
     this.afterDrain(res);
@@ -187,9 +189,17 @@ export class Sink {
     const err = await this.live.acquire(this.o.lockTimeoutMs);
     if (err) return { rotated: false, error: this.faults.report(err) };
     const before = this.writer.rotations;
-    if (this.live.lockedSize > 0) this.writer.rotateHeld();
-    this.live.release();
-    return { rotated: this.writer.rotations > before };
+    let error: SinkError | undefined;
+    try {
+      if (this.live.lockedSize > 0) this.writer.rotateHeld();
+    } catch (err) {
+      // The reopen after the rotation failed (EMFILE, the path replaced…): said, never thrown; the
+      // next flush opens the path again.
+      error = this.faults.report(asSinkError(err, 'ERR_OPEN'));
+    } finally {
+      this.live.release();
+    }
+    return { rotated: this.writer.rotations > before, ...(error ? { error } : {}) };
   }
 
   /**

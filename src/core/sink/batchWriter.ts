@@ -60,7 +60,9 @@ export class BatchWriter implements WriteCounters {
     let heldBytes = 0;
     while (this.queue.events > 0 && heldBytes < this.o.maxHoldBytes) {
       const fd = this.live.fd!;
-      const fence = size > 0 && size !== this.live.lastEnd && !endsWithNewline(fd, size);
+      // The tail byte is read every batch, even when the size is where our last write ended: a
+      // repair can shrink the file and a crashed writer's fragment bring it back to that very size.
+      const fence = size > 0 && !endsWithNewline(fd, size);
       const batch = this.nextBatch(size, fence);
       if (!batch) {
         // Nothing fits in the live file any more: rotate, and the drain loop locks the new file.
@@ -77,7 +79,6 @@ export class BatchWriter implements WriteCounters {
         this.o.log('warn', `fenced a torn tail (a writer died mid-line) at byte ${size} of ${this.o.file}`);
       }
       size += buf.length;
-      this.live.lastEnd = size;
       const fsyncErr = this.sync(fd, batch.events);
       this.queue.consume(batch.events);
       this.written += batch.events;
@@ -140,11 +141,9 @@ export class BatchWriter implements WriteCounters {
     try {
       fs.ftruncateSync(fd, startSize);
       this.writeRollbacks++;
-      this.live.lastEnd = startSize;
     } catch (err) {
       // Could not cut the partial batch off. The fragment will be fenced by the next writer; the
       // events stay queued and are written again, so none is lost (verify shows the torn fragment).
-      this.live.lastEnd = -1;
       this.o.log('error', `could not undo a partial write at byte ${startSize}: ${describe(err)}`);
     }
   }

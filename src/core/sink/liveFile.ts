@@ -23,8 +23,6 @@ export class LiveFile implements LockCounters {
   private dev = -1;
   /** Size of the live file when the lock was taken (valid while held). */
   lockedSize = 0;
-  /** End offset of our last write: when the size still equals it, the tail is known to be \n. */
-  lastEnd = -1;
 
   contention = 0;
   lockTimeouts = 0;
@@ -173,7 +171,6 @@ export class LiveFile implements LockCounters {
     this.fd = opened.fd;
     this.ino = opened.st.ino;
     this.dev = opened.st.dev;
-    this.lastEnd = -1;
   }
 
   /** Opens the path again (after a rotation); a lock bound to the old fd goes with it. */

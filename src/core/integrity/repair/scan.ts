@@ -40,7 +40,7 @@ const TOP: LineAt = { offset: 0, line: 1 };
  * another file now (rotated); start over.
  */
 export async function findHint(c: ScanContext, o: Opened): Promise<Hint | 'moved'> {
-  const start = beginRead(c.live);
+  const start = epochRead(c.live, beginRead);
   if (start.busy.has(`${o.dev}:${o.ino}`)) return { token: start.token, start: TOP }; // recovered under the lock first
   let size: number;
   try {
@@ -58,6 +58,18 @@ export async function findHint(c: ScanContext, o: Opened): Promise<Hint | 'moved
   const next = (await firstDamage(c, o, TOP, size, true)) ?? TOP;
   c.hook('scanned');
   return { token: start.token, start: next };
+}
+
+/**
+ * Reads the family's repair epoch (via `read`): a token path that cannot be read (a folder or FIFO
+ * planted there, EACCES) is ERR_READ naming it, never an internal error; nothing has changed yet.
+ */
+export function epochRead<T>(live: string, read: (live: string) => T): T {
+  try {
+    return read(live);
+  } catch (err) {
+    throw new IntegrityError('ERR_READ', `cannot read the repair epoch next to ${live}: ${(err as Error).message}; nothing was changed`, err);
+  }
 }
 
 /**
