@@ -190,9 +190,13 @@ test('soak: writers of both backends, Python writers, rotation, retention, repai
       assert.match(v.err, /ERR_CHANGED|ERR_NOT_FOUND|ERR_READ/, `verify could not run only for a coded reason (seed ${seed})`);
       continue;
     }
-    const rep = JSON.parse(v.out) as { problems: Array<{ code: string; sid?: string; message: string }> };
+    const rep = JSON.parse(v.out) as { problems: Array<{ code: string; sid?: string; message: string }>; files: Array<{ note?: string }> };
+    // README's limit: a rotated file removed by retention while verify --all reads the set leaves a
+    // 'lost' gap in the sessions that span it (the report names the removed file). Only then.
+    const holes = rep.files.filter((f) => /removed \(retention\)/.test(f.note ?? '')).length;
     for (const p of rep.problems) {
       assert.notEqual(p.code, 'duplicate', `verify saw a duplicate (seed ${seed}): ${p.message}`);
+      if (holes > 0 && p.code === 'lost') continue;
       if (p.sid && nodeSurvivors.has(p.sid)) assert.fail(`verify reported ${p.code} for a surviving writer (seed ${seed}): ${p.message}`);
     }
   }

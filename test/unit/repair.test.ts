@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { buildLine } from '../../src/core/sink/envelope';
 import { rotatedName } from '../../src/core/sink/rotation';
 import { scanLines } from '../../src/core/integrity/reader';
+import { readCanonicalLines } from '../../src/core/integrity/canonicalLines';
 import { openSet } from '../../src/core/integrity/fileset';
 import { rebuild, repair } from '../../src/core/integrity/repair';
 import { verify } from '../../src/core/integrity/verify';
@@ -253,6 +254,26 @@ test('a reader that acts on lines between chunks (the shipper) is stopped before
           if (calls++ === 0) await repair({ file }); // bytes move under the reader
         },
       });
+      await assert.rejects(run, isErr('ERR_CHANGED'));
+    });
+  } finally {
+    set.close();
+  }
+  assert.equal(calls, 1, 'no batch of lines read after the repair was handed on');
+});
+
+test('the fast reader (stats, ship) is stopped before it acts on lines read after a repair began, too', async () => {
+  const dir = tmp();
+  const file = path.join(dir, 'events.jsonl');
+  fs.writeFileSync(file, 'junk line\n' + goods(0, 11_999), { mode: 0o600 }); // several read chunks
+  const set = await openSet(file, false);
+  let calls = 0;
+  try {
+    await set.withFile(0, async (fd, f) => {
+      const visitor = { canonical: () => true, other: () => undefined };
+      const run = readCanonicalLines({ fd, path: file, start: 0, end: f.size, maxLine: 1 << 20, afterChunk: async () => {
+        if (calls++ === 0) await repair({ file }); // bytes move under the reader
+      } }, visitor);
       await assert.rejects(run, isErr('ERR_CHANGED'));
     });
   } finally {

@@ -8,8 +8,8 @@
  * bytes while they were read.
  */
 import { chunkBufferSize, LineChunk, rawLine, readLineChunks } from './chunks';
-import { IntegrityError, RawLine } from './reader';
-import { changedSince, epochOfFd } from './repair/epoch';
+import { RawLine, throwIfChanged } from './reader';
+import { epochOfFd } from './repair/epoch';
 import { CanonicalFields, newCanonicalFields, scanCanonical } from './scanner';
 
 export interface CanonicalVisitor {
@@ -47,6 +47,7 @@ export async function readCanonicalLines(o: CanonicalReadOptions, v: CanonicalVi
   const first = o.firstLine ?? 0;
   let line = first;
   const fast = o.fast !== false;
+  const epoch = epochOfFd(o.fd);
   const emit = async (c: LineChunk): Promise<void> => {
     try {
       const buf = Buffer.from(c.bytes.buffer, c.bytes.byteOffset, c.used);
@@ -64,7 +65,8 @@ export async function readCanonicalLines(o: CanonicalReadOptions, v: CanonicalVi
     } finally {
       if (c.pooled) free.push(c.bytes);
     }
-    if (o.afterChunk) await o.afterChunk();
+    // A consumer that acts between chunks must not act on lines read while a repair moved bytes.
+    if (o.afterChunk) await throwIfChanged(epoch, o.afterChunk);
   };
   await readLineChunks({
     fd: o.fd,
@@ -78,9 +80,7 @@ export async function readCanonicalLines(o: CanonicalReadOptions, v: CanonicalVi
     signal: o.signal,
     onProgress: o.onProgress ? (pos) => o.onProgress!(pos - o.start) : undefined,
   });
-  const epoch = epochOfFd(o.fd);
-  const changed = epoch && changedSince(epoch);
-  if (changed) throw new IntegrityError('ERR_CHANGED', changed);
+  throwIfChanged(epoch);
   return line - first;
 }
 

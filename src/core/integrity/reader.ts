@@ -179,7 +179,8 @@ export async function scanLines(file: string, end: number, onLine: (l: RawLine) 
  * before each afterChunk too, not only at the end: the consumer acts on what it was handed (the
  * shipper sends it), so only ever on lines read before a repair began to move bytes.
  */
-function throwIfChanged(epoch: RepairEpoch | undefined, then?: () => Promise<void> | void): Promise<void> | void {
+/** ERR_CHANGED when a repair may have moved bytes since `epoch`; else runs `then`. */
+export function throwIfChanged(epoch: RepairEpoch | undefined, then?: () => Promise<void> | void): Promise<void> | void {
   const changed = epoch && changedSince(epoch);
   if (changed) throw new IntegrityError('ERR_CHANGED', changed);
   return then?.();
