@@ -2,23 +2,16 @@
  * Ship tier: `telemetry-sink ship` against a real ClickHouse 18.16 (started here on a free port).
  * Columns, the README's example queries run verbatim, odd payloads, the DDL, and the server's refusals.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { clickHouseOrSkip, ClickHouseServer, startClickHouse } from '../helpers/clickhouse';
+import { clickHouseForFile } from '../helpers/clickhouseFile';
 import { tmpDir } from '../helpers/tmp';
 import { realistic, shipCli, writeEvents } from '../helpers/shipfix';
 import { EXAMPLE_QUERIES } from '../../src/core/ship/ddl';
 
-const skip = clickHouseOrSkip();
-let ch: ClickHouseServer;
-before(async () => {
-  if (!skip) ch = await startClickHouse();
-});
-after(async () => {
-  await ch?.destroy();
-});
+const { skip, ch } = clickHouseForFile();
 
 interface Env {
   sid: string;

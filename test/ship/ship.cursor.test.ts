@@ -3,11 +3,11 @@
  * by retention before it was shipped, damaged lines, a torn tail being written, a corrupt cursor,
  * two shippers at once, and a server that is down or busy.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { clickHouseOrSkip, ClickHouseServer, startClickHouse } from '../helpers/clickhouse';
+import { clickHouseForFile } from '../helpers/clickhouseFile';
 import { ChProxy } from '../helpers/chproxy';
 import { CLI, run, sleep } from '../helpers/procs';
 import { tmpDir } from '../helpers/tmp';
@@ -15,15 +15,8 @@ import { cursorFiles, realistic, setFiles, shipCli, writeEvents } from '../helpe
 import { Sink } from '../../src/core/sink/appender';
 import { buildLine } from '../../src/core/sink/envelope';
 
-const skip = clickHouseOrSkip();
-let ch: ClickHouseServer;
+const { skip, ch } = clickHouseForFile();
 let db = 0;
-before(async () => {
-  if (!skip) ch = await startClickHouse();
-});
-after(async () => {
-  await ch?.destroy();
-});
 
 const lineCount = (file: string): number => setFiles(file).reduce((a, f) => a + fs.readFileSync(f, 'utf8').split('\n').filter(Boolean).length, 0);
 function fresh(): { file: string; dbName: string; args: (...more: string[]) => string[] } {

@@ -5,22 +5,15 @@
  * two events with the same seq collapse into one row under FINAL — one is silently lost.
  * rows.ts ships such a sid as its JSON escape text (sidText), which keeps them apart.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { clickHouseOrSkip, ClickHouseServer, startClickHouse } from '../helpers/clickhouse';
+import { clickHouseForFile } from '../helpers/clickhouseFile';
 import { tmpDir } from '../helpers/tmp';
 import { shipCli } from '../helpers/shipfix';
 
-const skip = clickHouseOrSkip();
-let ch: ClickHouseServer;
-before(async () => {
-  if (!skip) ch = await startClickHouse();
-});
-after(async () => {
-  await ch?.destroy();
-});
+const { skip, ch } = clickHouseForFile();
 
 const line = (sid: string, seq: number): string =>
   JSON.stringify({ v: 1, id: `id-${seq}-${sid.charCodeAt(0)}`, ts: '2026-11-28T10:00:00.000Z', sid, seq, type: 'ai.completion.shown', source: 'cli', data: { 'gen_ai.request.model': 'm' } });

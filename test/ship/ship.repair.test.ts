@@ -3,11 +3,11 @@
  * the file in place, same inode, and every line after a removed one moves back: the cursor's repair
  * epoch makes the next run read the file from 0, and FINAL keeps each event exactly once.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { clickHouseOrSkip, ClickHouseServer, startClickHouse } from '../helpers/clickhouse';
+import { clickHouseForFile } from '../helpers/clickhouseFile';
 import { ChProxy } from '../helpers/chproxy';
 import { sleep } from '../helpers/procs';
 import { tmpDir } from '../helpers/tmp';
@@ -15,14 +15,7 @@ import { shipCli } from '../helpers/shipfix';
 import { buildLine } from '../../src/core/sink/envelope';
 import { repair } from '../../src/core/integrity/repair';
 
-const skip = clickHouseOrSkip();
-let ch: ClickHouseServer;
-before(async () => {
-  if (!skip) ch = await startClickHouse();
-});
-after(async () => {
-  await ch?.destroy();
-});
+const { skip, ch } = clickHouseForFile();
 
 const SID = 'shr00000-0000-4000-8000-000000000000';
 /** Lines of seq 100..999 are all one length: a removed line of that length leaves the old offset on a line start. */

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import * as http from 'node:http';
-import { ext, freePort, mine, post as postTo, Posted, setting, waitFor } from './helpers';
+import { ext, mine, post as postTo, Posted, serveHttp, setting, waitFor } from './helpers';
 
 let PORT = 0;
 let AUTH: Record<string, string> = {};
@@ -8,11 +8,8 @@ const post = (pathname: string, body: string, headers: Record<string, string> = 
 
 describe('loopback HTTP ingest', () => {
   before(async () => {
-    PORT = await freePort();
-    await setting('http.port', PORT);
-    await setting('http.enabled', true);
+    PORT = await serveHttp();
     const { hooks } = await ext();
-    await waitFor('ingest serving', () => hooks.ingest()?.state === 'serving');
     AUTH = { authorization: `Bearer ${hooks.httpToken!()}` };
   });
   after(async () => {

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { ext, freePort, lines, measure, mine, post, setting, waitFor } from './helpers';
+import { ext, freePort, lines, measure, mine, post, serveHttp, setting, waitFor } from './helpers';
 import { AI_CONTENT, FREE_FORM, SECRET, SEED_PAYLOADS } from '../../helpers/content';
 
 // Issue #13: every door through which events enter (API, record command, HTTP), attacked from outside.
@@ -22,11 +22,7 @@ async function auth(): Promise<Record<string, string>> {
 describe('doors: content, reserved types, who is calling', () => {
   let port = 0;
   before(async () => {
-    port = await freePort();
-    await setting('http.port', port);
-    await setting('http.enabled', true);
-    const { hooks } = await ext();
-    await waitFor('ingest serving', () => hooks.ingest()?.state === 'serving');
+    port = await serveHttp();
     await vscode.extensions.getExtension(FIXTURE)!.activate();
   });
   after(async () => {
@@ -124,11 +120,7 @@ describe('doors: content, reserved types, who is calling', () => {
 describe('doors: HTTP hardening in the host', () => {
   let port = 0;
   before(async () => {
-    port = await freePort();
-    await setting('http.port', port);
-    await setting('http.enabled', true);
-    const { hooks } = await ext();
-    await waitFor('ingest serving', () => hooks.ingest()?.state === 'serving');
+    port = await serveHttp();
   });
   after(async () => {
     await setting('http.enabled', undefined);

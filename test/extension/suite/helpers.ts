@@ -81,7 +81,8 @@ export function measure(key: string, value: unknown): void {
   if (m) m[key] = value;
 }
 
-export { freePort } from '../../helpers/ports';
+import { freePort } from '../../helpers/ports';
+export { freePort };
 
 export interface Posted {
   status: number;
@@ -109,4 +110,14 @@ export function post(port: number, pathname: string, body: string, headers: Reco
     req.on('error', reject);
     req.end(body);
   });
+}
+
+/** Turns HTTP ingest on at a free port and waits until it serves; returns the port. */
+export async function serveHttp(): Promise<number> {
+  const port = await freePort();
+  await setting('http.port', port);
+  await setting('http.enabled', true);
+  const { hooks } = await ext();
+  await waitFor('ingest serving', () => hooks.ingest()?.state === 'serving');
+  return port;
 }
