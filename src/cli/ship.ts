@@ -11,7 +11,7 @@ import { IDENTITY_MODES } from '../core/ship/settings';
 import { checkDestination, cleartextWarning, Destination } from '../core/ship/clickhouse';
 import { shipPaths } from '../core/ship/cursor';
 import { DEFAULT_BATCH_BYTES, DEFAULT_BATCH_ROWS, Shipper, ShipResult } from '../core/ship/shipper';
-import { CommandSpec, intFlag, oneOf, parseCommand, UsageError } from './args';
+import { CommandSpec, Flags, intFlag, oneOf, parseCommand, UsageError } from './args';
 import { printError, printJson, printText } from './output';
 
 const SHIP_HELP = `telemetry-sink ship — send the events into ClickHouse, exactly once after FINAL
@@ -109,17 +109,20 @@ async function acquire(lockPath: string, wait: boolean, signal: AbortSignal): Pr
   });
 }
 
+/** `--print-ddl`: the single-node and cluster DDL for --database/--table/--cluster (plain identifiers). */
+function printDdl(f: Flags): number {
+  const db = typeof f.database === 'string' ? f.database : 'telemetry';
+  const table = typeof f.table === 'string' ? f.table : 'events';
+  const cluster = typeof f.cluster === 'string' ? f.cluster : 'telemetry_cluster';
+  for (const [k, v] of [['database', db], ['table', table], ['cluster', cluster]]) if (!IDENT.test(v!)) throw new UsageError(`--${k} must be a plain identifier (got ${JSON.stringify(v)})`);
+  process.stdout.write(printableDdl(db, table, cluster));
+  return 0;
+}
+
 export async function ship(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const f = parseCommand(argv, SHIP);
   if (!f) return 0;
-  if (f['print-ddl']) {
-    const db = typeof f.database === 'string' ? f.database : 'telemetry';
-    const table = typeof f.table === 'string' ? f.table : 'events';
-    const cluster = typeof f.cluster === 'string' ? f.cluster : 'telemetry_cluster';
-    for (const [k, v] of [['database', db], ['table', table], ['cluster', cluster]]) if (!IDENT.test(v!)) throw new UsageError(`--${k} must be a plain identifier (got ${JSON.stringify(v)})`);
-    process.stdout.write(printableDdl(db, table, cluster));
-    return 0;
-  }
+  if (f['print-ddl']) return printDdl(f);
   const dest = destinationFrom(f, env);
   const cleartext = cleartextWarning(dest);
   if (cleartext) process.stderr.write(`telemetry-sink ship: warning: ${cleartext}\n`);
